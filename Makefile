@@ -1,0 +1,54 @@
+# fmnist-edge: every target installs what it needs the first time (venv, pinned packages, data).
+#   make train export    train the tutorial model, export four variants, gate them on parity
+#   make test            the test suite (installs everything on a fresh machine)
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ARTIFACTS ?= artifacts
+DEBIAN_DATA := /usr/share/datasets/fashion-mnist
+
+.PHONY: setup data train export evaluate predict test bench bench-train bundle lint clean
+
+setup: $(STAMP) data
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
+	$(PY) -m pip install --quiet --group dev
+	touch $@
+
+# The data: $FMNIST_DATA if set, else the Debian package (installed here when apt-get is usable).
+data:
+	@if [ -n "$$FMNIST_DATA" ] || [ -f $(DEBIAN_DATA)/t10k-labels-idx1-ubyte.gz ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
+	else \
+		echo "Fashion-MNIST not found in $(DEBIAN_DATA): run 'sudo apt-get install dataset-fashion-mnist'" \
+			"or set FMNIST_DATA to a folder holding the four .gz files" >&2; exit 1; \
+	fi
+
+train: setup
+	$(PY) -m train --out $(ARTIFACTS)
+
+export: setup
+	$(PY) -m export --artifacts $(ARTIFACTS)
+
+evaluate: setup
+	$(PY) -m runtime.evaluate --artifacts $(ARTIFACTS)
+
+predict: setup
+	$(PY) -m runtime.predict --artifacts $(ARTIFACTS) $(IMAGES)
+
+test: setup
+	$(PY) -m pytest
+
+bench-train: setup
+	$(PY) -m benchmarks.train_speed
+
+lint: setup
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf $(ARTIFACTS) benchmarks/results dist

@@ -1,0 +1,58 @@
+"""Train the tutorial's Fashion-MNIST classifier and save it with its figures.
+
+    python -m train [--epochs 10] [--batch-size 32] [--seed 3] [--out artifacts]
+
+Writes OUT/model.keras and OUT/train.json (recipe, seconds, test accuracy, checksums), atomically.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from runtime.dataset import data_dir, dataset_sha256, load_split
+from runtime.errors import ToolkitError
+from runtime.files import atomic_path, sha256_file, write_json
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from train.fit import Recipe  # defaults live on the recipe, once
+
+    defaults = Recipe()
+    parser = argparse.ArgumentParser(prog="python -m train", description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--out", type=Path, default=Path("artifacts"), help="output folder")
+    args = parser.parse_args(argv)
+    if args.epochs < 1 or args.batch_size < 1:
+        parser.error("--epochs and --batch-size must be at least 1")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        folder = data_dir()
+        train_set, test_set = load_split("train", folder), load_split("test", folder)
+        from train.fit import Recipe, train
+
+        recipe = Recipe(args.epochs, args.batch_size, args.seed)
+        result = train(recipe, train_set, test_set)
+        model_path = args.out / "model.keras"
+        with atomic_path(model_path) as tmp:
+            result.model.save(tmp)
+        write_json(args.out / "train.json", {
+            "epochs": recipe.epochs, "batch_size": recipe.batch_size, "seed": recipe.seed,
+            "seconds": round(result.seconds, 2), "accuracy": result.accuracy,
+            "model_sha256": sha256_file(model_path), "dataset": dataset_sha256(folder),
+        })
+    except (ToolkitError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"test accuracy {result.accuracy:.4f} in {result.seconds:.1f} s "
+          f"(seed {recipe.seed}) -> {model_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
