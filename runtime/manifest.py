@@ -1,0 +1,72 @@
+"""Read `manifest.json`, the one description of a set of exported models, and trust nothing in it
+that the files themselves do not confirm (checksums are checked before an engine parses a byte).
+"""
+
+import json
+from pathlib import Path
+
+from runtime.errors import ModelError
+from runtime.files import sha256_file
+
+MANIFEST = "manifest.json"
+REQUIRED = ("classes", "input", "artifacts", "reference")
+ENTRY_FIELDS = ("variant", "path", "format", "precision", "bytes", "sha256",
+                "accuracy", "agreement", "max_abs_diff")
+
+
+class Manifest:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            data = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            raise ModelError(self.path, "no manifest here; run `make train export` first") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ModelError(self.path, f"not a readable manifest ({e})") from None
+        if not isinstance(data, dict) or any(key not in data for key in REQUIRED):
+            raise ModelError(self.path, f"not a manifest: it needs the keys {', '.join(REQUIRED)}")
+        self.data = data
+        self.entries = {}
+        for entry in data["artifacts"]:
+            missing = [f for f in ENTRY_FIELDS if f not in entry]
+            if missing:
+                raise ModelError(self.path, f"entry {entry.get('variant')!r} lacks {', '.join(missing)}")
+            self.entries[entry["variant"]] = entry
+
+    @property
+    def classes(self) -> list[str]:
+        return self.data["classes"]
+
+    def entry(self, variant: str) -> dict:
+        if variant not in self.entries:
+            raise ModelError(self.path, f"has no variant {variant!r}; it has: {', '.join(self.entries)}")
+        return self.entries[variant]
+
+    def file(self, relative: str) -> Path:
+        """A path named in the manifest, which must stay inside the manifest's folder."""
+        folder = self.path.parent.resolve()
+        path = (folder / relative).resolve()
+        if not path.is_relative_to(folder):
+            raise ModelError(self.path, f"path {relative!r} points outside {folder}")
+        return path
+
+    def verified(self, variant: str) -> Path:
+        """The variant's file, after checking that its size and sha256 are the manifest's."""
+        entry = self.entry(variant)
+        path = self.file(entry["path"])
+        try:
+            size = path.stat().st_size
+            digest = sha256_file(path) if size == entry["bytes"] else None
+        except OSError as e:
+            raise ModelError(path, f"cannot read it ({e.strerror})") from None
+        if digest != entry["sha256"]:
+            raise ModelError(path, "checksum mismatch: the file differs from the one in the manifest "
+                                   "(changed or damaged); re-run `make export`")
+        return path
+
+    def reference(self) -> Path:
+        """`reference.npz`, the Keras model's probabilities on the test set, checksum-checked."""
+        path = self.file(self.data["reference"])
+        if not path.is_file() or sha256_file(path) != self.data.get("reference_sha256"):
+            raise ModelError(path, "missing or checksum mismatch; re-run `make export`")
+        return path
