@@ -1,0 +1,54 @@
+"""Shared fixtures: the real test set, and one quickly trained model exported to every variant.
+
+The exported set is built once per session by the real CLIs (`python -m train`, `python -m export`)
+in subprocesses, so the pytest process itself never has to import TensorFlow. Tests that change
+files must work on `artifacts_copy`, never on `artifacts`.
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runtime.dataset import load_split
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK_EPOCHS = 2  # enough for ~0.85 accuracy; the real recipe runs in test_end_to_end.py
+
+
+def run_cli(*args, timeout=600, check=True, **kwargs) -> subprocess.CompletedProcess:
+    """Run `python -m ...` from the repository root, capturing text output."""
+    result = subprocess.run([sys.executable, "-m", *map(str, args)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=timeout, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def run_python(code: str, timeout=120) -> subprocess.CompletedProcess:
+    """Run a snippet in a fresh interpreter (a clean sys.modules), from the repository root."""
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, check=True)
+
+
+@pytest.fixture(scope="session")
+def test_set():
+    """The 10,000 real test images (uint8) and labels."""
+    return load_split("test")
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory) -> Path:
+    """A folder with model.keras, train.json, manifest.json and all four exports (read-only use)."""
+    folder = tmp_path_factory.mktemp("artifacts")
+    run_cli("train", "--epochs", QUICK_EPOCHS, "--out", folder)
+    run_cli("export", "--artifacts", folder)
+    return folder
+
+
+@pytest.fixture
+def artifacts_copy(artifacts, tmp_path) -> Path:
+    """A private copy of `artifacts` that a test may change or damage."""
+    return Path(shutil.copytree(artifacts, tmp_path / "artifacts"))
