@@ -47,13 +47,19 @@ def load_keras(path: Path):
     return keras.saving.load_model(path, safe_mode=True)
 
 
-def export_all(folder: Path, log=print) -> Path:
-    """Export, check and publish every variant; returns the manifest path or raises ParityError."""
+def default_exporters() -> dict:
+    """One exporter per format, all with the signature export_<fmt>(model, filepath, calibration)."""
     from export.onnx import export_onnx
-    from export.publish import ExportLock, new_run_folder, publish
     from export.tflite import export_tflite
 
-    exporters = {"tflite": export_tflite, "onnx": export_onnx}
+    return {"tflite": export_tflite, "onnx": export_onnx}
+
+
+def export_all(folder: Path, exporters: dict | None = None, log=print) -> Path:
+    """Export, check and publish every variant; returns the manifest path or raises ParityError."""
+    from export.publish import ExportLock, new_run_folder, publish
+
+    exporters = exporters or default_exporters()
     with ExportLock(folder):
         trained = read_trained(folder)
         data = data_dir()
