@@ -12,12 +12,11 @@ from pathlib import Path
 from runtime.dataset import data_dir, dataset_sha256, load_split
 from runtime.errors import ToolkitError
 from runtime.files import atomic_path, sha256_file, write_json
+from train.recipe import Recipe
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from train.fit import Recipe  # defaults live on the recipe, once
-
-    defaults = Recipe()
+    defaults = Recipe()  # the defaults live on the recipe, once
     parser = argparse.ArgumentParser(prog="python -m train", description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
@@ -34,7 +33,7 @@ def main(argv=None) -> int:
     try:
         folder = data_dir()
         train_set, test_set = load_split("train", folder), load_split("test", folder)
-        from train.fit import Recipe, train
+        from train.fit import train  # TensorFlow: only once the flags and the data are good
 
         recipe = Recipe(args.epochs, args.batch_size, args.seed)
         result = train(recipe, train_set, test_set)

@@ -12,17 +12,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from train.model import build_model  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Recipe:
-    epochs: int = 10
-    batch_size: int = 32
-    seed: int = 3
-    fast: bool = True  # False: plain `model.fit`, the tutorial's way, kept as the yardstick
+from train.recipe import Recipe  # noqa: E402
 
 
 @dataclass(frozen=True)
