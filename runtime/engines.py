@@ -80,8 +80,9 @@ class OnnxEngine(Engine):
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only: warnings are not the user's business
         try:
+            # enable_fallback=0: on a damaged model ORT would otherwise print a banner on stdout and retry
             self.session = ort.InferenceSession(
-                path.read_bytes(), options, providers=["CPUExecutionProvider"])
+                path.read_bytes(), options, providers=["CPUExecutionProvider"], enable_fallback=0)
         except Exception as e:  # onnxruntime raises its own unrelated exception types
             raise ModelError(path, f"ONNX Runtime cannot load it: {str(e).splitlines()[0]}") from None
         (inp,), (out,) = self.session.get_inputs(), self.session.get_outputs()
