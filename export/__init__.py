@@ -1,0 +1,6 @@
+"""Export the trained model to TFLite and ONNX, float32 and int8, gated on parity with Keras."""
+
+import os
+
+# TensorFlow's C++ INFO and WARNING lines drown the progress lines; errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -1,10 +1,8 @@
 """What every exporter shares: one traced serving function with a dynamic batch dimension."""
 
 import logging
-import os
 import warnings
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Converters log advice meant for their own developers; the export prints its own progress.
 logging.getLogger().setLevel(logging.ERROR)
 warnings.filterwarnings("ignore", category=UserWarning, module="tensorflow")

@@ -4,17 +4,14 @@
 """
 
 import math
-import os
 import time
 from dataclasses import dataclass
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from train.model import build_model  # noqa: E402
-from train.recipe import Recipe  # noqa: E402
+from train.model import build_model
+from train.recipe import Recipe
 
 
 @dataclass(frozen=True)
