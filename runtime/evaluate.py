@@ -166,6 +166,8 @@ def main(argv=None) -> int:
     try:
         manifest = Manifest(args.artifacts / MANIFEST)
         names = runnable(manifest)
+        if not names:
+            raise ModelError(manifest.path, "lists no variant the runtime can run; re-run `make export`")
         if args.model is not None and args.model not in names:
             parser.error(f"--model {args.model!r}: this manifest's runnable variants are {', '.join(names)}"
                          + (" (keras needs TensorFlow; its figures come from reference.npz)"
