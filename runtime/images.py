@@ -120,6 +120,10 @@ def _unidentified(path: Path) -> str:
     start = head.lstrip().lower()
     if start.startswith((b"<!doctype html", b"<html")):
         return "an HTML page, not an image"
+    if start.startswith(b"%pdf"):
+        return "a PDF document, not an image"
+    if b"<svg" in start:
+        return "an SVG drawing: vector images are not supported; export it as PNG"
     with contextlib.suppress(*PILLOW_ERRORS), Image.open(path) as other:  # every format, header only
         return f"{other.format} images are not supported; use {', '.join(FORMATS)}"
     try:

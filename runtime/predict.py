@@ -124,7 +124,10 @@ def classify(predictor, paths, args) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    warnings.simplefilter("error", Image.DecompressionBombWarning)  # refused cleanly, not printed
+    # stderr carries one line per problem: Pillow's warnings (corrupt EXIF...) are not the user's
+    # business, and a possible decompression bomb is refused as an error, not warned about.
+    warnings.filterwarnings("ignore", module=r"PIL\.")
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
     try:
         predictor = load(args.source, variant=args.variant, threads=args.threads)
         return 0 if classify(predictor, image_paths(args.images), args) else 1
