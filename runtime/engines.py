@@ -33,18 +33,37 @@ def check_shapes(path: Path, input_shape, output_shape) -> None:
         raise ModelError(path, f"gives output shape {list(output_shape)}, not [batch, {CLASS_COUNT}]")
 
 
+def litert_interpreter(data: bytes, threads: int):
+    """A LiteRT interpreter with tensors allocated, set up as the engine runs it (the benchmarks'
+    bare reference builds its own with this, so both measure the same configuration)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=data, num_threads=threads)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def onnx_session(data: bytes, threads: int):
+    """An onnxruntime session on the CPU, set up as the engine runs it (see litert_interpreter)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only: warnings are not the user's business
+    # enable_fallback=0: on a damaged model ORT would otherwise print a banner on stdout and retry
+    return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"], enable_fallback=0)
+
+
 class LiteRTEngine(Engine):
     """A `.tflite` flatbuffer in LiteRT. The interpreter is not thread-safe, so calls take a lock."""
 
     def __init__(self, path: Path, threads: int):
-        from ai_edge_litert.interpreter import Interpreter
-
         data = path.read_bytes()
         if data[4:8] != b"TFL3":
             raise ModelError(path, "not a TFLite flatbuffer (no 'TFL3' identifier)")
         try:
-            self.interpreter = Interpreter(model_content=data, num_threads=threads)
-            self.interpreter.allocate_tensors()
+            self.interpreter = litert_interpreter(data, threads)
         except (ValueError, RuntimeError) as e:
             raise ModelError(path, f"LiteRT cannot load it: {str(e).splitlines()[0]}") from None
         (inp,), (out,) = self.interpreter.get_input_details(), self.interpreter.get_output_details()
@@ -73,16 +92,8 @@ class OnnxEngine(Engine):
     TYPES = {"tensor(float)": np.float32, "tensor(int8)": np.int8, "tensor(uint8)": np.uint8}
 
     def __init__(self, path: Path, threads: int):
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # errors only: warnings are not the user's business
         try:
-            # enable_fallback=0: on a damaged model ORT would otherwise print a banner on stdout and retry
-            self.session = ort.InferenceSession(
-                path.read_bytes(), options, providers=["CPUExecutionProvider"], enable_fallback=0)
+            self.session = onnx_session(path.read_bytes(), threads)
         except Exception as e:  # onnxruntime raises its own unrelated exception types
             raise ModelError(path, f"ONNX Runtime cannot load it: {str(e).splitlines()[0]}") from None
         (inp,), (out,) = self.session.get_inputs(), self.session.get_outputs()
