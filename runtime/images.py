@@ -43,14 +43,14 @@ from PIL import Image, ImageOps
 from runtime.errors import ImageError
 
 SIZE = 28
-FORMATS = ("PNG", "JPEG", "MPO", "GIF", "BMP", "TIFF", "WEBP", "PPM")  # MPO: many phone JPEGs
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "PPM", "TIFF", "WEBP")  # JPEG includes MPO (phones)
 SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
 # 25 megapixels: more than any photo needs for a 28x28 input (phone JPEGs shrink by draft first).
 MAX_PIXELS = 25_000_000
 DRAFT_SIZE = (256, 256)  # JPEG decoding may shrink by up to 8x while staying at least this big
 WORK_EDGE = 1024  # larger images are box-averaged down to about this before the pixel work
 MIN_CONTRAST = 32  # levels of 255 the brightest pixel must rise above the background
-TRIM = 5  # 2% of 255: Fashion-MNIST's own trimming distance, raised for noisy borders
+TRIM = 16  # levels above the background that count as object: above JPEG ringing, below faint edges
 # Everything Pillow's decoders raise on hostile input (Pillow's own fuzz tests accept the first
 # seven; struct.error, EOFError, zlib.error, IndexError and KeyError come from plugin parsers).
 PILLOW_ERRORS = (OSError, SyntaxError, ValueError, MemoryError, NotImplementedError, OverflowError,
