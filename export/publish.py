@@ -1,39 +1,50 @@
 """Publish a set of artifacts so that the folder always holds one consistent set.
 
-Each export writes into its own new run folder (`ARTIFACTS/run-<time>/`), then swaps the manifest
-(written atomically, last) to point at it, then removes older runs. A process killed at any moment
-leaves either the old manifest with its old files or the new one with its new files; leftovers are
-unreferenced folders that the next export removes. A lock refuses a second export into the same
-folder while one is running.
+Each export writes into its own new run folder (`ARTIFACTS/run-<time>/`), makes its files durable,
+then swaps the manifest (written atomically, last) to point at it, then removes older runs. A
+process killed at any moment leaves either the old manifest with its old files or the new one with
+its new files; leftovers are run folders no manifest refers to, which the runtime never reads and
+the next export removes before it starts. A lock refuses a second export into the same folder
+while one is running, so two exports never mix their files.
 """
 
 import fcntl
+import os
 import shutil
 import time
 from pathlib import Path
 
-from runtime.errors import ToolkitError
+from runtime.errors import ModelError, ToolkitError
 from runtime.files import write_json
-from runtime.manifest import MANIFEST
+from runtime.manifest import MANIFEST, Manifest
 
 LOCK = ".export.lock"
 RUN_PREFIX = "run-"
 
 
 class ExportLock:
-    """An exclusive, non-blocking lock on ARTIFACTS/.export.lock; the kernel drops it if we die."""
+    """An exclusive, non-blocking lock on ARTIFACTS/.export.lock; the kernel drops it if we die.
+
+    The holder writes its pid into the file, so a refused export can say who holds it.
+    """
 
     def __init__(self, folder: Path):
         self.path = folder / LOCK
 
     def __enter__(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(self.path, "w")
+        self.file = open(self.path, "a+")  # not "w": that would wipe the holder's pid before locking
         try:
             fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            self.file.seek(0)
+            holder = self.file.read().strip()
             self.file.close()
-            raise ToolkitError(self.path.parent, "another export is writing here; wait for it to end") from None
+            raise ToolkitError(self.path.parent, f"another export{f' (pid {holder})' if holder else ''} "
+                                                 "is writing here; wait for it to end") from None
+        self.file.truncate(0)
+        self.file.write(str(os.getpid()))
+        self.file.flush()
         return self
 
     def __exit__(self, *exc):
@@ -41,26 +52,61 @@ class ExportLock:
 
 
 def new_run_folder(folder: Path) -> Path:
-    """A fresh, empty folder for this export's files; nothing refers to it until publish()."""
+    """A fresh, empty folder for this export's files; nothing refers to it until publish().
+
+    Leftovers of killed exports are removed first (we hold the lock), so they never pile up.
+    """
+    keep = published_runs(folder)
+    if keep is not None:
+        remove_stale_runs(folder, keep)
     run = folder / f"{RUN_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
     run.mkdir(parents=True)
     return run
 
 
 def publish(folder: Path, run: Path, manifest: dict) -> Path:
-    """Point the manifest at `run`, atomically, then remove every other run folder."""
+    """Make `run` durable, point the manifest at it atomically, then remove every other run folder."""
+    sync_folder(run)
     path = folder / MANIFEST
     write_json(path, manifest)
-    remove_stale_runs(folder, keep=run)
+    sync_folder(folder, files=False)  # the rename itself survives a power cut
+    remove_stale_runs(folder, keep={run})
     return path
 
 
-def remove_stale_runs(folder: Path, keep: Path | None) -> None:
-    """Remove run folders other than `keep`: killed exports' leftovers and superseded sets."""
+def published_runs(folder: Path) -> set[Path] | None:
+    """The run folders the current manifest refers to; None if a manifest is there but unreadable
+    (then nothing may be removed)."""
+    if not (folder / MANIFEST).exists():
+        return set()
+    try:
+        manifest = Manifest(folder / MANIFEST)
+    except ModelError:
+        return None
+    paths = [entry["path"] for entry in manifest.entries.values()] + [str(manifest.data["reference"])]
+    return {folder / Path(p).parts[0] for p in paths if Path(p).parts[:1] and p.startswith(RUN_PREFIX)}
+
+
+def remove_stale_runs(folder: Path, keep: set[Path]) -> None:
+    """Remove run folders not in `keep` (superseded sets, killed exports' leftovers) and temporary
+    files of writers that are no longer running."""
     for stale in folder.glob(f"{RUN_PREFIX}*"):
-        if stale != keep:
+        if stale not in keep:
             shutil.rmtree(stale, ignore_errors=True)
     for tmp in folder.glob(".tmp-*"):  # .tmp-<pid>-<name>, left by a killed writer
         pid = tmp.name.split("-")[1]
         if not pid.isdigit() or not Path(f"/proc/{pid}").exists():
             tmp.unlink(missing_ok=True)
+
+
+def sync_folder(folder: Path, files: bool = True) -> None:
+    """fsync a folder's files (unless `files` is False) and the folder itself."""
+    if files:
+        for path in folder.iterdir():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,4 +1,10 @@
-"""`load(source)`: from an artifacts folder, a manifest or a single model file to a Predictor."""
+"""`load(source)`: from an artifacts folder, a manifest or a single model file to a Predictor.
+
+A model named by a manifest is trusted once its sha256 matches (checked before an engine reads a
+byte), so it loads directly. A bare file has no such guarantee: its first bytes are checked and it
+is loaded once in a child process first (runtime/probe.py), so a file that crashes an engine's
+native code gives a ModelError instead of killing the caller.
+"""
 
 import os
 from pathlib import Path
@@ -7,6 +13,7 @@ from runtime.engines import ENGINES
 from runtime.errors import ModelError
 from runtime.manifest import MANIFEST, Manifest
 from runtime.predictor import Predictor
+from runtime.probe import check_content, probe
 from runtime.variants import DEFAULT_VARIANT, get_variant
 
 # One thread is the fastest and steadiest for one image at a time, the common case on a device.
@@ -18,7 +25,7 @@ def load(source: str | Path, variant: str | None = None, threads: int | None = N
     """A Predictor for `source`: an artifacts folder, a `manifest.json`, or a `.tflite`/`.onnx` file.
 
     With a manifest, `variant` picks the model (default: tflite-int8) and its checksum is checked
-    before the engine reads it.
+    before the engine reads it. A bare file is checked in a child process first (see above).
     """
     source = Path(source)
     threads = threads or DEFAULT_THREADS
@@ -29,12 +36,15 @@ def load(source: str | Path, variant: str | None = None, threads: int | None = N
         if spec.format not in SUFFIXES:
             raise ModelError(source, f"variant {name!r} needs TensorFlow; the runtime runs "
                                      f"{', '.join(n for n in manifest.entries if n != 'keras')}")
-        return Predictor(ENGINES[SUFFIXES[spec.format]](manifest.verified(name), threads), name, source)
+        return open_predictor(manifest.verified(name), threads, name)
     return load_file(source, threads)
 
 
-def load_file(path: Path, threads: int | None = None) -> Predictor:
-    """A Predictor for one bare model file, chosen by its suffix and checked by its content."""
+def load_file(path: Path, threads: int | None = None, isolate: bool = True) -> Predictor:
+    """A Predictor for one bare model file, chosen by its suffix and checked by its content.
+
+    `isolate=False` skips the child-process check: only for files this toolkit has just written.
+    """
     path = Path(path)
     if path.suffix == ".keras":
         raise ModelError(path, "a Keras model needs TensorFlow; the runtime runs its .tflite and .onnx "
@@ -44,4 +54,26 @@ def load_file(path: Path, threads: int | None = None) -> Predictor:
                                "expected .tflite, .onnx, a manifest.json or an artifacts folder")
     if not path.is_file():
         raise ModelError(path, "no such file" if not os.path.lexists(path) else "not a regular file")
-    return Predictor(ENGINES[path.suffix](path, threads or DEFAULT_THREADS), None, path)
+    threads = threads or DEFAULT_THREADS
+    if isolate:
+        check_content(path)
+        probe(path, threads)
+    return open_predictor(path, threads)
+
+
+def open_predictor(path: Path, threads: int, variant: str | None = None) -> Predictor:
+    """The engine for `path` in this process; whatever an engine raises becomes a ModelError."""
+    try:
+        engine = ENGINES[path.suffix](path, threads)
+    except ModelError:
+        raise
+    except OSError as e:  # e.g. the file vanished: a concurrent export removed a superseded set
+        raise ModelError(path, f"cannot read it ({e.strerror or e})") from None
+    except Exception as e:  # engines raise unrelated types (UnicodeDecodeError on a damaged name...)
+        raise ModelError(path, f"cannot load it ({describe(e)})") from None
+    return Predictor(engine, variant, path)
+
+
+def describe(error: Exception) -> str:
+    """An engine's exception in one line: its type and the first line of its message."""
+    return f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"

@@ -25,12 +25,18 @@ class Manifest:
             raise ModelError(self.path, f"not a readable manifest ({e})") from None
         if not isinstance(data, dict) or any(key not in data for key in REQUIRED):
             raise ModelError(self.path, f"not a manifest: it needs the keys {', '.join(REQUIRED)}")
+        if not isinstance(data["artifacts"], list) or not all(isinstance(e, dict) for e in data["artifacts"]):
+            raise ModelError(self.path, "damaged manifest: 'artifacts' must be a list of entries")
         self.data = data
         self.entries = {}
         for entry in data["artifacts"]:
             missing = [f for f in ENTRY_FIELDS if f not in entry]
             if missing:
                 raise ModelError(self.path, f"entry {entry.get('variant')!r} lacks {', '.join(missing)}")
+            if not all(isinstance(entry[f], str) for f in ("variant", "path", "sha256")) \
+                    or not isinstance(entry["bytes"], int):
+                raise ModelError(self.path, f"entry {entry['variant']!r} is damaged: variant, path and "
+                                            "sha256 must be text, bytes a whole number")
             self.entries[entry["variant"]] = entry
 
     @property
@@ -57,8 +63,8 @@ class Manifest:
         try:
             size = path.stat().st_size
             digest = sha256_file(path) if size == entry["bytes"] else None
-        except OSError as e:
-            raise ModelError(path, f"cannot read it ({e.strerror})") from None
+        except (OSError, ValueError) as e:  # ValueError: a path with a NUL byte
+            raise ModelError(path, f"cannot read it ({getattr(e, 'strerror', None) or e})") from None
         if digest != entry["sha256"]:
             raise ModelError(path, "checksum mismatch: the file differs from the one in the manifest "
                                    "(changed or damaged); re-run `make export`")
@@ -66,7 +72,7 @@ class Manifest:
 
     def reference(self) -> Path:
         """`reference.npz`, the Keras model's probabilities on the test set, checksum-checked."""
-        path = self.file(self.data["reference"])
+        path = self.file(str(self.data["reference"]))
         if not path.is_file() or sha256_file(path) != self.data.get("reference_sha256"):
             raise ModelError(path, "missing or checksum mismatch; re-run `make export`")
         return path

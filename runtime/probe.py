@@ -1,0 +1,122 @@
+"""Check a bare model file before this process trusts it: by its first bytes, then by loading and
+running it once in a child process.
+
+LiteRT and ONNX Runtime parse model bytes in native code, and both projects say that an untrusted
+model is untrusted code: a damaged or hostile file can crash them outright. Loading it first in a
+child turns a crash (or a hang) into a ModelError in the user's process instead of a dead process.
+The child imports only `runtime` and the model's engine, never TensorFlow:
+
+    python -m runtime.probe MODEL [THREADS]    # exit 0: loads and runs; 1: prints the reason
+
+With a manifest none of this runs: the sha256 check is the guard, and loading stays fast.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from runtime.errors import ModelError
+
+TIMEOUT = 30.0  # seconds for the child to load and run the model; these take well under one
+MIN_BYTES = 16  # smaller than any real model's header
+MARKER = "probe-refused: "  # prefixes the child's reason, apart from anything the engine prints
+TRY_BATCH = np.zeros((2, 28, 28), np.uint8)  # batch 2: also exercises resizing the input
+
+RUNTIME_ONLY = "the runtime runs the .tflite and .onnx exports (make export)"
+# First bytes of files that are not models the runtime runs, and what to tell the user about them.
+SIGNATURES = (
+    (b"version https://git-lfs", "a git-lfs pointer, not the model itself; fetch it with `git lfs pull`"),
+    (b"PK\x03\x04", f"a zip archive (a Keras .keras model?), not a TFLite or ONNX model; {RUNTIME_ONLY}"),
+    (b"\x89HDF\r\n\x1a\n", f"an HDF5 file (a Keras .h5 model?); {RUNTIME_ONLY}"),
+)
+ONNX_FIRST_BYTES = set(b"\x08\x12\x1a\x22\x28\x32\x3a\x42")  # protobuf tags of ModelProto's fields
+
+
+def content_problem(head: bytes, suffix: str) -> str | None:
+    """Why the first bytes of a `.tflite`/`.onnx` file cannot be that model, or None if they may be."""
+    if not head:
+        return "empty file (0 bytes), not a model"
+    if len(head) < MIN_BYTES:
+        return f"only {len(head)} bytes, too small to be a model"
+    for signature, reason in SIGNATURES:
+        if head.startswith(signature):
+            return reason
+    if head.lstrip()[:1] == b"<" and b"html" in head.lower():
+        return "an HTML page, not a model (a download that returned a web page?)"
+    if all(32 <= byte < 127 or byte in b"\t\r\n" for byte in head):
+        return "a text file, not a model"
+    is_tflite = head[4:8] == b"TFL3"
+    if suffix == ".onnx" and is_tflite:
+        return "a TFLite model named .onnx; rename it to .tflite"
+    if suffix == ".tflite" and not is_tflite:
+        if head[0] in ONNX_FIRST_BYTES:
+            return "not a TFLite flatbuffer (no 'TFL3' identifier); if it is an ONNX model, name it .onnx"
+        return "not a TFLite flatbuffer (no 'TFL3' identifier)"
+    return None
+
+
+def check_content(path: Path) -> None:
+    """Refuse a file whose first bytes say it is not the model its suffix promises."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError as e:
+        raise ModelError(path, f"cannot read it ({e.strerror})") from None
+    reason = content_problem(head, path.suffix)
+    if reason:
+        raise ModelError(path, reason)
+
+
+def probe(path: Path, threads: int, timeout: float = TIMEOUT) -> None:
+    """Load and run `path` once in a child process; raise ModelError if it fails, crashes or hangs."""
+    root = str(Path(__file__).resolve().parents[1])  # so the child imports this very `runtime`
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    command = [sys.executable, "-m", "runtime.probe", str(path), str(threads)]
+    try:
+        child = subprocess.run(command, capture_output=True, text=True, errors="replace", env=env,
+                               timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise ModelError(path, f"the engine did not finish loading it within {timeout:g} s") from None
+    if child.returncode == 0:
+        return
+    if child.returncode < 0:
+        name = signal.Signals(-child.returncode).name
+        raise ModelError(path, f"the engine crashed on it ({name}): the file is damaged or not a model")
+    refusals = [line for line in child.stdout.splitlines() if line.startswith(MARKER)]
+    if refusals:
+        raise ModelError(path, refusals[-1][len(MARKER):])
+    last = (child.stderr.strip().splitlines() or ["no message"])[-1]
+    raise ModelError(path, f"the check of it failed (exit status {child.returncode}: {last})")
+
+
+def try_model(path: Path, threads: int) -> None:
+    """What the child does: load the model in this process and predict one small batch."""
+    from runtime.loader import describe, open_predictor
+
+    predictor = open_predictor(path, threads)
+    try:
+        probabilities = predictor.predict(TRY_BATCH)
+    except Exception as e:  # the engines raise their own types when a model's graph is inconsistent
+        raise ModelError(path, f"loads but fails to run ({describe(e)})") from None
+    if probabilities.shape != (len(TRY_BATCH), 10):
+        raise ModelError(path, f"gives output of shape {list(probabilities.shape)} for "
+                               f"{len(TRY_BATCH)} images, not [{len(TRY_BATCH)}, 10]")
+    if not np.isfinite(probabilities).all():
+        raise ModelError(path, "gives non-finite probabilities (NaN or infinity)")
+
+
+def main(argv: list[str]) -> int:
+    try:
+        try_model(Path(argv[0]), int(argv[1]) if len(argv) > 1 else 1)
+    except ModelError as e:
+        print(MARKER + e.reason, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
