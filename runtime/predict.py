@@ -25,6 +25,7 @@ from runtime.dataset import CLASSES
 from runtime.errors import ImageError, ToolkitError
 from runtime.images import SUFFIXES, read_image
 from runtime.loader import DEFAULT_THREADS, load
+from runtime.manifest import MANIFEST
 from runtime.variants import DEFAULT_VARIANT, EXPORTED, VARIANTS
 
 BATCH = 256  # images classified per engine call: fast for folders, bounded memory
@@ -45,7 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"a variant in the manifest ({', '.join(EXPORTED)}; default {DEFAULT_VARIANT}, "
                              "the smallest and integer-only) or a .tflite/.onnx file")
     parser.add_argument("--artifacts", default="artifacts", type=Path,
-                        help="folder holding manifest.json (default: artifacts)")
+                        help="folder holding manifest.json, or the manifest (default: artifacts)")
     parser.add_argument("--top-k", type=positive, default=1, metavar="K",
                         help=f"show the K most likely classes (1..{len(CLASSES)}, default 1)")
     parser.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
@@ -55,8 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.top_k > len(CLASSES):
         parser.error(f"--top-k must be at most {len(CLASSES)}, got {args.top_k}")
     # --model is a variant name, else a file (or a manifest or artifacts folder) for runtime.load
-    if args.model is None or args.model in VARIANTS:
-        args.source, args.variant = args.artifacts, args.model
+    if args.model is None or args.model in VARIANTS:  # the manifest's path, so a missing folder says so
+        manifest = args.artifacts if args.artifacts.suffix == ".json" else args.artifacts / MANIFEST
+        args.source, args.variant = manifest, args.model
     elif Path(args.model).suffix or Path(args.model).exists():
         args.source, args.variant = Path(args.model), None
     else:
