@@ -1,0 +1,9 @@
+"""Latency and throughput of every exported variant on this CPU, with reference rows beside them.
+
+    pytest --benchmark                                   # the suite; one comparison table at the end
+    make bench                                           # the same, plus benchmarks/results/ files
+    make bundle                                          # dist/ archive to run all this on a device
+
+Layout: `test_*.py` measure (pytest-benchmark), `suite.py` loads and times, `results.py` holds what
+was measured, `rows.py` turns it into rows and ratios, `table.py` and `chart.py` show them.
+"""

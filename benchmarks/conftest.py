@@ -1,0 +1,88 @@
+"""Fixtures of the benchmark session, and its end: the comparison table in the terminal, the report
+in pytest-benchmark's JSON (under "fmnist_edge"), and report.md / report.png with --report-dir.
+
+The options (--benchmark, --artifacts, --report-dir, --smoke) live in the root conftest.py.
+"""
+
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from benchmarks import chart, rows, table
+from benchmarks.machine import describe
+from benchmarks.results import Results
+from benchmarks.suite import Suite
+from runtime.files import atomic_path
+from runtime.report import save_png
+
+RESULTS = pytest.StashKey[Results]()
+STARTED = pytest.StashKey[float]()
+REPORT = pytest.StashKey[dict]()
+PNG_COUNT = 100  # test images saved as files for the end-to-end timing
+
+
+def pytest_configure(config):
+    config.stash[RESULTS] = Results()
+    config.stash[STARTED] = time.monotonic()
+
+
+def pytest_collection_modifyitems(items):
+    """Keras last: once TensorFlow is imported it stays in the process."""
+    items.sort(key=lambda item: item.path.name == "test_keras.py")
+
+
+@pytest.fixture(scope="session")
+def suite(request) -> Suite:
+    config = request.config
+    artifacts = Path(config.getoption("bench_artifacts"))
+    return Suite(artifacts, config.getoption("bench_smoke"), config.stash[RESULTS])
+
+
+@pytest.fixture(scope="session")
+def png_files(suite, tmp_path_factory) -> list[Path]:
+    """Test images saved as PNG files, as a user's files arrive (they decode bit-identical)."""
+    folder = tmp_path_factory.mktemp("png")
+    paths = [folder / f"test-{i:03d}.png" for i in range(PNG_COUNT)]
+    for path, image in zip(paths, suite.images, strict=False):
+        Image.fromarray(image).save(path)
+    return paths
+
+
+def report(config) -> dict | None:
+    """The session's report, built once at its end; None when nothing was measured."""
+    if REPORT not in config.stash:
+        results = config.stash.get(RESULTS, None)
+        if results is None or not (results.timings or results.problems):
+            return None
+        suite = Suite(Path(config.getoption("bench_artifacts")), False, results)
+        elapsed = time.monotonic() - config.stash[STARTED]
+        config.stash[REPORT] = rows.build(results, suite.manifest, describe(), elapsed)
+    return config.stash[REPORT]
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    """Our rows beside pytest-benchmark's own; its per-call samples (megabytes) are left out: the
+    stats it keeps are what --benchmark-compare reads."""
+    for bench in output_json["benchmarks"]:
+        bench["stats"].pop("data", None)
+    found = report(config)
+    if found is not None:
+        output_json["fmnist_edge"] = found
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, config):
+    found = report(config)
+    if found is None:
+        return
+    terminalreporter.write_sep("=", "fmnist-edge benchmark")
+    for line in table.terminal(found):
+        terminalreporter.write_line(line)
+    folder = config.getoption("bench_report_dir")
+    if folder:
+        with atomic_path(Path(folder) / "report.md") as tmp:
+            tmp.write_text(table.markdown(found))
+        save_png(chart.draw_report(found), Path(folder) / "report.png")
+        terminalreporter.write_line(f"report written to {folder}/ (benchmark.json, report.md, report.png)")

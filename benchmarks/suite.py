@@ -1,0 +1,126 @@
+"""The benchmark session's shared state: which artifacts, how long to measure, what failed.
+
+Every timing goes through `Suite.time`: warm up, pick a round count for the time budget, time each
+call on its own with pytest-benchmark (one call per round, so p99 is the tail of real calls), and
+record the result. A subject that cannot be measured here is recorded with its reason and its
+tests are skipped (engine or TensorFlow not installed) or failed (an error), never the whole suite.
+"""
+
+import importlib.util
+import os
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import runtime
+from benchmarks.results import Results, Timing
+from runtime.dataset import load_split
+from runtime.errors import ToolkitError
+from runtime.manifest import MANIFEST, Manifest
+from runtime.variants import VARIANTS
+
+# The module each format needs; a device may install only one engine, and has no TensorFlow.
+ENGINE_MODULES = {"tflite": "ai_edge_litert", "onnx": "onnxruntime", "keras": "tensorflow"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    seconds: float  # time budget of one timing; the round count follows from the cost of a call
+    min_rounds: int
+    max_rounds: int
+    warmup: float  # seconds of untimed calls first (caches, lazy initialisation, CPU clock)
+    process_rounds: int  # runs of each whole process (cold start)
+    load_rounds: int  # loads of each variant (load time, first inference)
+
+
+FULL = Plan(seconds=0.5, min_rounds=15, max_rounds=5000, warmup=0.1, process_rounds=5, load_rounds=10)
+SMOKE = Plan(seconds=0.002, min_rounds=3, max_rounds=20, warmup=0.0, process_rounds=1, load_rounds=2)
+
+
+class Suite:
+    def __init__(self, artifacts: Path, smoke: bool, results: Results):
+        self.artifacts = Path(artifacts)
+        self.plan = SMOKE if smoke else FULL
+        self.results = results
+        self.all_cores = len(os.sched_getaffinity(0))
+
+    @cached_property
+    def manifest(self) -> Manifest:
+        try:
+            return Manifest(self.artifacts / MANIFEST)
+        except ToolkitError as e:
+            pytest.exit(str(e), returncode=1)
+
+    @cached_property
+    def images(self) -> np.ndarray:
+        """The 10,000 test images, uint8 (N, 28, 28): what a user passes to Predictor.predict."""
+        return load_split("test")[0]
+
+    def threads(self, setting: str) -> int:
+        """'1' or 'all' (every core this process may run on)."""
+        return self.all_cores if setting == "all" else int(setting)
+
+    def require(self, subject: str) -> None:
+        """Skip or fail at once when `subject` cannot be measured here, recording why (first time)."""
+        fmt = VARIANTS[subject].format
+        if subject not in self.results.problems:
+            if importlib.util.find_spec(ENGINE_MODULES[fmt]) is None:
+                self.results.fail(subject, f"{ENGINE_MODULES[fmt]} is not installed here", skipped=True)
+            elif subject not in self.manifest.entries:
+                self.results.fail(subject, f"not in {self.manifest.path} (did its export fail the gate?)")
+        if subject in self.results.skipped:
+            pytest.skip(f"{subject}: {self.results.problems[subject]}")
+        if subject in self.results.problems:
+            pytest.fail(f"{subject}: {self.results.problems[subject]}", pytrace=False)
+
+    def guard(self, subject: str, action):
+        """Run `action()`; on any error record it as the subject's problem, then fail the test."""
+        try:
+            return action()
+        except Exception as e:  # any engine error becomes the row's text, and the suite goes on
+            self.results.fail(subject, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+            pytest.fail(f"{subject}: {self.results.problems[subject]}", pytrace=False)
+
+    def predictor(self, variant: str, threads: int) -> runtime.Predictor:
+        self.require(variant)
+        return self.guard(variant, lambda: runtime.load(self.artifacts, variant, threads=threads))
+
+    def model_path(self, variant: str) -> Path:
+        self.require(variant)
+        return self.guard(variant, lambda: self.manifest.verified(variant))
+
+    def time(self, benchmark, subject: str, case: str, call, batch: int = 1, rounds: int | None = None,
+             **info) -> Timing:
+        """Time `call` (one batch of `batch` images per call) and record it as `subject`/`case`.
+
+        Without `rounds`, warm up and take as many rounds as fit the plan's time budget; with it
+        (loads, whole processes), make one untimed call first unless smoke-testing.
+        """
+        plan = self.plan
+        if rounds is None:
+            cost = self.guard(subject, lambda: warm_up(call, plan.warmup))
+            rounds = int(min(plan.max_rounds, max(plan.min_rounds, plan.seconds / cost)))
+        elif plan.warmup:
+            self.guard(subject, call)  # files in the page cache, engine modules imported
+        benchmark.group = case
+        benchmark.extra_info.update(subject=subject, case=case, batch=batch, **info)
+        self.guard(subject, lambda: benchmark.pedantic(call, rounds=rounds, iterations=1))
+        timing = Timing.of(benchmark.stats.stats.data, batch)
+        benchmark.extra_info["p99"] = timing.p99
+        self.results.add(subject, case, timing)
+        return timing
+
+
+def warm_up(call, seconds: float) -> float:
+    """Call for `seconds` (at least once) and return the seconds one call takes."""
+    calls, started = 0, time.perf_counter()
+    while True:
+        call()
+        calls += 1
+        elapsed = time.perf_counter() - started
+        if elapsed >= seconds:
+            return max(elapsed / calls, 1e-7)

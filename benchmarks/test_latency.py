@@ -1,0 +1,27 @@
+"""One image at a time, the common case on a device: Predictor.predict at batch 1 on one thread and
+on every core, and the bare engine call it wraps (the overhead reference).
+
+The image is a uint8 28x28 test image, exactly what runtime.images.read_image gives for a file.
+"""
+
+import pytest
+
+from benchmarks.bare import bare_call
+from runtime.variants import EXPORTED
+
+
+@pytest.mark.parametrize("threads", ["1", "all"])
+@pytest.mark.parametrize("variant", EXPORTED)
+def test_batch1(benchmark, suite, variant, threads):
+    count = suite.threads(threads)
+    predictor = suite.predictor(variant, count)
+    image = suite.images[:1]
+    case = "b1" if threads == "1" else "b1-all"
+    suite.time(benchmark, variant, case, lambda: predictor.predict(image), threads=count)
+
+
+@pytest.mark.parametrize("variant", EXPORTED)
+def test_bare_engine(benchmark, suite, variant):
+    path = suite.model_path(variant)
+    call = suite.guard(variant, lambda: bare_call(path, suite.images[:1], threads=1))
+    suite.time(benchmark, variant, "bare", call, threads=1)
