@@ -180,7 +180,8 @@ def _grey(image: Image.Image, path) -> np.ndarray:
     if image.mode.startswith("I;16"):
         return np.rint(np.asarray(image, np.float64) / 257).astype(np.uint8)
     if image.mode in ("I", "F"):
-        return _stretch(np.asarray(image, np.float64))
+        with np.errstate(invalid="ignore"):  # a signalling NaN among float pixels; _stretch drops it
+            return _stretch(np.asarray(image, np.float64))
     if image.mode == "LAB":
         return np.asarray(image.getchannel("L"))
     if image.mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in image.info:
