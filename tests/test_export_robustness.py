@@ -1,0 +1,144 @@
+"""An export killed at any moment, or racing a second export, never leaves a mixed or broken set.
+
+The real `python -m export` is killed with SIGKILL at random moments (during the TensorFlow
+import, while it writes its run folder, while it writes the manifest, right after the swap);
+after every kill each file the manifest names must match its checksum, reference included, and a
+final export must succeed and clean up the leftovers. A second export started while one runs is
+refused by the lock with one clear line.
+"""
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from runtime.manifest import MANIFEST, Manifest
+from tests.conftest import ROOT, run_cli
+
+KILLS = (["start"] * 7 + ["writing"] * 9 + ["manifest"] * 2 + ["swapped"] * 2)  # 20 kills
+SEED = 20261128  # the moments are random but repeatable: a failure names its kill
+WAIT = 180  # seconds an export may take here before the test gives up on it
+EXPECTED_NAMES = {MANIFEST, "model.keras", "train.json", ".export.lock"}
+
+
+def published(folder: Path) -> set[str]:
+    """Check that every file the manifest names matches its checksum; the run folders it uses."""
+    manifest = Manifest(folder / MANIFEST)
+    paths = [manifest.verified(name) for name in manifest.entries] + [manifest.reference()]
+    assert {entry["variant"] for entry in manifest.entries.values()} >= {"keras", "tflite-int8", "onnx-int8"}
+    return {path.relative_to(folder.resolve()).parts[0] for path in paths}
+
+
+def start(folder: Path, log: Path) -> subprocess.Popen:
+    with open(log, "w") as out:  # a file, not a pipe: an unread pipe could block the export
+        return subprocess.Popen([sys.executable, "-m", "export", "--artifacts", str(folder)], cwd=ROOT,
+                                stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_for(process: subprocess.Popen, ready, pause: float) -> bool:
+    """Poll `ready()` every `pause` seconds (0: as fast as possible) until it holds or the process ends."""
+    deadline = time.monotonic() + WAIT
+    while process.poll() is None and time.monotonic() < deadline:
+        if ready():
+            return True
+        time.sleep(pause)
+    return False
+
+
+def kill_at(process: subprocess.Popen, folder: Path, moment: str, rng: random.Random) -> None:
+    """SIGKILL the export at a random moment of the kind named; it may finish first."""
+    runs_before = set(folder.glob("run-*"))
+    manifest_inode = (folder / MANIFEST).stat().st_ino
+    started = time.monotonic()
+    if moment == "start":  # anywhere in the first seconds: imports, loading, or early writing
+        delay = rng.uniform(0, 7)
+        wait_for(process, lambda: time.monotonic() - started >= delay, 0.005)
+    elif moment == "writing":  # while it fills its new run folder
+        if wait_for(process, lambda: set(folder.glob("run-*")) - runs_before, 0.002):
+            time.sleep(rng.uniform(0, 2.5))
+    elif moment == "manifest":  # its manifest's temporary file exists: mid-write or mid-rename
+        wait_for(process, lambda: any(n.startswith(f".tmp-{process.pid}-") for n in os.listdir(folder)), 0)
+    else:  # "swapped": the new manifest is in place; the old runs are being removed
+        wait_for(process, lambda: (folder / MANIFEST).stat().st_ino != manifest_inode, 0)
+    process.kill()
+    process.wait()
+
+
+def phase(folder: Path, runs_before: set[Path], manifest_before: bytes, process: subprocess.Popen) -> str:
+    """Where the kill landed, judged from what it left behind."""
+    if process.returncode == 0:
+        return "finished before the kill"
+    if (folder / MANIFEST).read_bytes() != manifest_before:
+        old_runs_left = runs_before & set(folder.glob("run-*"))
+        return "after the manifest swap" + (", before cleanup" if old_runs_left else "")
+    if any(folder.glob(f".tmp-{process.pid}-*")):
+        return "while writing the manifest"
+    return "while writing its run folder" if set(folder.glob("run-*")) - runs_before else "before writing"
+
+
+def kill_repeatedly(folder: Path, moments: list[str], rng: random.Random, logs: Path) -> Counter:
+    """Start and kill one export per moment; after each kill the set must be consistent."""
+    landed = Counter()
+    for attempt, moment in enumerate(moments):
+        runs_before, manifest_before = set(folder.glob("run-*")), (folder / MANIFEST).read_bytes()
+        process = start(folder, logs / f"{folder.name}-{attempt}.log")
+        kill_at(process, folder, moment, rng)
+        where = phase(folder, runs_before, manifest_before, process)
+        landed[where] += 1
+        context = f"{folder.name}, kill {attempt} ({moment}, landed {where}, seed {SEED})"
+        try:
+            published(folder)
+        except Exception as e:
+            raise AssertionError(f"{context}: inconsistent set: {e}") from None
+        strays = {p.name for p in folder.iterdir()} - EXPECTED_NAMES
+        assert all(name.startswith(("run-", ".tmp-")) for name in strays), f"{context}: {strays}"
+    return landed
+
+
+@pytest.mark.slow
+def test_export_killed_at_random_moments_always_leaves_a_consistent_set(artifacts, artifacts_copy, tmp_path):
+    """Two folders killed side by side (the suite leaves the second core idle), 10 kills each."""
+    folders = [artifacts_copy, Path(shutil.copytree(artifacts, tmp_path / "second"))]
+    moments = random.Random(SEED).sample(KILLS, len(KILLS))
+    with ThreadPoolExecutor(len(folders)) as pool:
+        runs = [pool.submit(kill_repeatedly, folder, moments[i::2], random.Random(SEED + i), tmp_path)
+                for i, folder in enumerate(folders)]
+        landed = sum((run.result() for run in runs), Counter())
+        print(f"\nkills survived: {sum(landed.values())}; landed: "
+              + ", ".join(f"{n} {where}" for where, n in landed.most_common()))
+        assert sum(n for where, n in landed.items() if where != "finished before the kill") >= 15
+        # a rerun succeeds and removes every leftover
+        list(pool.map(lambda folder: run_cli("export", "--artifacts", folder), folders))
+    for folder in folders:
+        assert len(published(folder)) == 1
+        assert {p.name for p in folder.iterdir()} == EXPECTED_NAMES | published(folder)
+
+
+def test_a_second_export_is_refused_while_the_first_is_writing(artifacts_copy, tmp_path):
+    """The first export is paused (SIGSTOP) while it holds the lock, so the race is certain."""
+    folder = artifacts_copy
+    runs_before = set(folder.glob("run-*"))
+    first = start(folder, tmp_path / "first.log")
+    try:
+        holds_lock = wait_for(first, lambda: set(folder.glob("run-*")) - runs_before, 0.002)
+        assert holds_lock, (tmp_path / "first.log").read_text()
+        first.send_signal(signal.SIGSTOP)
+        second = run_cli("export", "--artifacts", folder, check=False)
+    finally:
+        first.send_signal(signal.SIGCONT)
+        first.wait(timeout=WAIT)
+    assert second.returncode == 1 and "Traceback" not in second.stderr and second.stdout == ""
+    assert second.stderr.strip().splitlines()[-1] == \
+        f"error: {folder}: another export (pid {first.pid}) is writing here; wait for it to end"
+    assert first.returncode == 0, (tmp_path / "first.log").read_text()
+    (run,) = published(folder)  # the first export's set, whole, and nothing of the second
+    assert folder / run in set(folder.glob("run-*")) - runs_before
+    assert {p.name for p in folder.iterdir()} == EXPECTED_NAMES | {run}
