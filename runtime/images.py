@@ -23,9 +23,10 @@ longest edge to 28, centre, negate, greyscale), so a photo looks to the model li
    touch the border) from being inverted.
 5. A 28x28 image is taken as already framed: nothing else changes, so a Fashion-MNIST image saved
    as PNG comes back bit-identical. Any other size is fitted: crop to the bounding box of the pixels
-   that stand out from the background (the border's median) by more than the border's own noise,
-   stretch the levels so the background is 0 and the brightest pixel 255, resize the longest edge
-   to 28 (Lanczos) and centre on black. Not MNIST's 20x20 box: Fashion-MNIST objects fill all 28.
+   that stand out from the background (the border's median) by more than TRIM levels or the
+   border's own noise, stretch the levels so the background is 0 and the brightest pixel 255,
+   resize the longest edge to 28 (Lanczos) and centre on black. Not MNIST's 20x20 box:
+   Fashion-MNIST objects fill all 28 pixels of their longest edge.
 
 An image where nothing stands out from the background (one flat colour) is refused: any answer
 would be a guess.
