@@ -51,7 +51,10 @@ class Manifest:
     def file(self, relative: str) -> Path:
         """A path named in the manifest, which must stay inside the manifest's folder."""
         folder = self.path.parent.resolve()
-        path = (folder / relative).resolve()
+        try:
+            path = (folder / relative).resolve()
+        except (OSError, RuntimeError, ValueError) as e:  # a symlink loop; a NUL byte
+            raise ModelError(self.path, f"path {relative!r} is not usable ({e})") from None
         if not path.is_relative_to(folder):
             raise ModelError(self.path, f"path {relative!r} points outside {folder}")
         return path
@@ -63,8 +66,8 @@ class Manifest:
         try:
             size = path.stat().st_size
             digest = sha256_file(path) if size == entry["bytes"] else None
-        except (OSError, ValueError) as e:  # ValueError: a path with a NUL byte
-            raise ModelError(path, f"cannot read it ({getattr(e, 'strerror', None) or e})") from None
+        except OSError as e:
+            raise ModelError(path, f"cannot read it ({e.strerror})") from None
         if digest != entry["sha256"]:
             raise ModelError(path, "checksum mismatch: the file differs from the one in the manifest "
                                    "(changed or damaged); re-run `make export`")
