@@ -5,8 +5,8 @@ A corpus of damaged models (empty, 5 bytes, truncated, bytes flipped, a git-lfs 
 page, one format named as the other, a Keras zip, wrong input shape or class count, an operator
 swapped) goes through `runtime.load` and `python -m runtime.predict` as bare files, each in its own
 process with a timeout, and through a manifest, where the checksum refuses every one of them before
-an engine is even imported. A damaged manifest is refused with its reason. (The Keras model's
-checks are in test_export_robustness.py.)
+an engine is even imported. (Damaged manifests and the Keras model's checks are in
+test_export_robustness.py.)
 """
 
 import json
@@ -252,45 +252,6 @@ def test_evaluate_refuses_every_tampered_variant(artifacts_copy):
         assert not rows[name]["ok"] and "checksum mismatch" in rows[name]["error"]
 
 
-def edited(change):
-    """A change of the manifest's data, as a change of its text."""
-    def edit(text: str) -> str:
-        data = json.loads(text)
-        change(data)
-        return json.dumps(data)
-    return edit
-
-
-def tflite_int8_entry(data: dict) -> dict:
-    return next(e for e in data["artifacts"] if e["variant"] == "tflite-int8")
-
-
-DAMAGED_MANIFESTS = {  # name -> (change to the manifest's text, what the refusal says)
-    "empty": (lambda text: "", "not a readable manifest"),
-    "truncated": (lambda text: text[: len(text) // 2], "not a readable manifest"),
-    "binary": (lambda text: "\udcff\x00", "not a readable manifest"),
-    "a list": (lambda text: "[]", "not a manifest: it needs the keys"),
-    "artifacts not a list": (edited(lambda d: d.update(artifacts={"tflite-int8": {}})), "must be a list"),
-    "sha256 missing": (edited(lambda d: tflite_int8_entry(d).update(sha256=None)), "must be text"),
-    "path outside": (edited(lambda d: tflite_int8_entry(d).update(path="../../../../etc/passwd")),
-                     "points outside"),
-    "path with NUL": (edited(lambda d: tflite_int8_entry(d).update(path="run\x00/model.tflite")),
-                      "not usable"),
-    "variant missing": (edited(lambda d: d["artifacts"].remove(tflite_int8_entry(d))),
-                        "has no variant 'tflite-int8'"),
-}
-
-
-@pytest.mark.parametrize("name", DAMAGED_MANIFESTS)
-def test_a_damaged_manifest_is_refused_with_its_reason(artifacts_copy, name):
-    change, expected = DAMAGED_MANIFESTS[name]
-    path = artifacts_copy / MANIFEST
-    path.write_text(change(path.read_text()), errors="surrogateescape")
-    with pytest.raises(runtime.ModelError, match=expected) as refused:
-        runtime.load(artifacts_copy, variant="tflite-int8")
-    assert "\n" not in str(refused.value)
-
-
 def test_genuine_bare_files_pass_the_probe_and_match_the_manifest_path(artifacts, test_set):
     images = test_set[0][:500]
     manifest = Manifest(artifacts / MANIFEST)
@@ -301,12 +262,9 @@ def test_genuine_bare_files_pass_the_probe_and_match_the_manifest_path(artifacts
 
 def test_the_manifest_path_starts_no_child_process(artifacts, monkeypatch):
     """With a manifest the checksum is the guard: no probe, so loading stays fast on a device."""
-    def refuse(*args, **kwargs):
-        raise AssertionError("a child process was started")
-
-    monkeypatch.setattr("runtime.probe.subprocess.run", refuse)
+    monkeypatch.setattr("runtime.probe.subprocess.run", None)  # starting a child now fails
     runtime.load(artifacts, variant="tflite-int8")
-    with pytest.raises(AssertionError, match="child process"):
+    with pytest.raises(TypeError, match="not callable"):  # while a bare file does start one
         runtime.load(Manifest(artifacts / MANIFEST).verified("tflite-int8"))
 
 

@@ -7,8 +7,10 @@ after every kill each file the manifest names must match its checksum, reference
 final export must succeed and clean up the leftovers. A second export started while one runs is
 refused by the lock with one clear line. A tampered model.keras is refused before it is loaded,
 and a model carrying Python code (a Lambda layer) is refused by Keras' safe mode, its code unrun.
+A manifest damaged after the fact is refused by the runtime with its reason.
 """
 
+import json
 import os
 import random
 import shutil
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+import runtime
 from runtime.manifest import MANIFEST, Manifest
 from tests.conftest import ROOT, run_cli, run_python
 
@@ -189,3 +192,42 @@ def test_export_loads_keras_in_safe_mode_so_python_code_in_a_model_never_runs(tm
                      "ValueError into a ModelError (see helper D's report)")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: {folder / 'model.keras'}: ")
+
+
+def edited(change):
+    """A change of the manifest's data, as a change of its text."""
+    def edit(text: str) -> str:
+        data = json.loads(text)
+        change(data)
+        return json.dumps(data)
+    return edit
+
+
+def tflite_int8_entry(data: dict) -> dict:
+    return next(e for e in data["artifacts"] if e["variant"] == "tflite-int8")
+
+
+DAMAGED_MANIFESTS = {  # name -> (change to the manifest's text, what the refusal says)
+    "empty": (lambda text: "", "not a readable manifest"),
+    "truncated": (lambda text: text[: len(text) // 2], "not a readable manifest"),
+    "binary": (lambda text: "\udcff\x00", "not a readable manifest"),
+    "a list": (lambda text: "[]", "not a manifest: it needs the keys"),
+    "artifacts not a list": (edited(lambda d: d.update(artifacts={"tflite-int8": {}})), "must be a list"),
+    "sha256 missing": (edited(lambda d: tflite_int8_entry(d).update(sha256=None)), "must be text"),
+    "path outside": (edited(lambda d: tflite_int8_entry(d).update(path="../../../../etc/passwd")),
+                     "points outside"),
+    "path with NUL": (edited(lambda d: tflite_int8_entry(d).update(path="run\x00/model.tflite")),
+                      "not usable"),
+    "variant missing": (edited(lambda d: d["artifacts"].remove(tflite_int8_entry(d))),
+                        "has no variant 'tflite-int8'"),
+}
+
+
+@pytest.mark.parametrize("name", DAMAGED_MANIFESTS)
+def test_a_damaged_manifest_is_refused_with_its_reason(artifacts_copy, name):
+    change, expected = DAMAGED_MANIFESTS[name]
+    path = artifacts_copy / MANIFEST
+    path.write_text(change(path.read_text()), errors="surrogateescape")
+    with pytest.raises(runtime.ModelError, match=expected) as refused:
+        runtime.load(artifacts_copy, variant="tflite-int8")
+    assert "\n" not in str(refused.value)
