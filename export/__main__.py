@@ -42,9 +42,13 @@ def read_trained(folder: Path) -> dict:
 
 
 def load_keras(path: Path):
+    """The Keras model, in safe mode: a model file carrying Python code is refused, never run."""
     import keras
 
-    return keras.saving.load_model(path, safe_mode=True)
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as e:  # safe mode's ValueError, TypeError, OSError...: all mean "cannot trust it"
+        raise ModelError(path, f"Keras cannot load it safely: {str(e).splitlines()[0]}") from None
 
 
 def default_exporters() -> dict:
@@ -59,9 +63,9 @@ def export_all(folder: Path, exporters: dict | None = None, log=print) -> Path:
     """Export, check and publish every variant; returns the manifest path or raises ParityError."""
     from export.publish import ExportLock, new_run_folder, publish
 
-    exporters = exporters or default_exporters()
     with ExportLock(folder):
-        trained = read_trained(folder)
+        trained = read_trained(folder)  # before TensorFlow is imported: a refusal is instant
+        exporters = exporters or default_exporters()
         data = data_dir()
         (train_images, _), (test_images, test_labels) = load_split("train", data), load_split("test", data)
         model = load_keras(folder / "model.keras")
@@ -84,7 +88,7 @@ def export_all(folder: Path, exporters: dict | None = None, log=print) -> Path:
             variant, path = VARIANTS[name], run / VARIANTS[name].filename
             started = time.perf_counter()
             exporters[variant.format](model, path, calibration if variant.precision == "int8" else None)
-            figures[name] = measure(load_file(path), test_images, test_labels, reference)
+            figures[name] = measure(load_file(path, isolate=False), test_images, test_labels, reference)
             failures[name] = violations(variant, figures[name], keras_accuracy)
             verdict = "FAIL " + ", ".join(failures[name]) if failures[name] else "ok"
             log(f"{name:<15} {path.stat().st_size / 1024:7.1f} KiB  accuracy {figures[name].accuracy:.4f}"
