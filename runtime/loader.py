@@ -46,6 +46,8 @@ def load_file(path: Path, threads: int | None = None, isolate: bool = True) -> P
     `isolate=False` skips the child-process check: only for files this toolkit has just written.
     """
     path = Path(path)
+    if not os.path.lexists(path):
+        raise ModelError(path, "no such file or folder")
     if path.suffix == ".keras":
         raise ModelError(path, "a Keras model needs TensorFlow; the runtime runs its .tflite and .onnx "
                                "exports (make export)")
@@ -53,7 +55,7 @@ def load_file(path: Path, threads: int | None = None, isolate: bool = True) -> P
         raise ModelError(path, f"unsupported model type {path.suffix or '(no suffix)'!r}; "
                                "expected .tflite, .onnx, a manifest.json or an artifacts folder")
     if not path.is_file():
-        raise ModelError(path, "no such file" if not os.path.lexists(path) else "not a regular file")
+        raise ModelError(path, "not a regular file")
     threads = threads or DEFAULT_THREADS
     if isolate:
         check_content(path)
