@@ -44,8 +44,16 @@ predict: setup
 test: setup
 	$(PY) -m pytest
 
+# Latency of every variant on this CPU: one table, and benchmarks/results/{benchmark.json,report.md,report.png}
+bench: setup
+	$(PY) -m pytest --benchmark --artifacts=$(ARTIFACTS) --report-dir=benchmarks/results
+
 bench-train: setup
 	$(PY) -m benchmarks.train_speed
+
+# dist/fmnist-edge-bundle.tar.gz: runtime, benchmarks, artifacts, data and pinned runtime requirements
+bundle: setup
+	$(PY) -m benchmarks.bundle --artifacts $(ARTIFACTS) --out dist
 
 lint: setup
 	$(PY) -m ruff check .
