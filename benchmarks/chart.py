@@ -8,12 +8,20 @@ import math
 
 from PIL import Image, ImageDraw
 
-from benchmarks.table import rate, seconds
+from benchmarks import table
 from runtime.report import BACKGROUND, INK, MUTED, PALETTE, font
 
 WIDTH, HEIGHT = 1400, 600
 BATCHES = (1, 32, 1024)
 GRID = (228, 228, 228)
+
+
+def seconds(s: float) -> str:
+    return table.seconds(s).replace("µ", "u")  # Pillow's built-in font has no µ
+
+
+def rate(ips: float) -> str:
+    return table.rate(ips)
 
 
 def log_position(value: float, low: float, high: float, length: float) -> float:
@@ -26,7 +34,7 @@ def decades(low: float, high: float) -> tuple[float, float]:
 
 def latency_panel(draw: ImageDraw.ImageDraw, box, rows: list[dict]) -> None:
     left, top, right, bottom = box
-    draw.text((left, top - 34), "Latency of one image (p50 bar, p99 whisker, | bare engine), 1 thread",
+    draw.text((left, top - 44), "Latency of one image (p50 bar, p99 whisker, | bare engine), 1 thread",
               fill=INK, font=font(15))
     shown = [r for r in rows if r["b1_p50"]]
     if not shown:
@@ -60,7 +68,7 @@ def latency_panel(draw: ImageDraw.ImageDraw, box, rows: list[dict]) -> None:
 
 def throughput_panel(draw: ImageDraw.ImageDraw, box, series: dict[str, dict[int, float]]) -> None:
     left, top, right, bottom = box
-    draw.text((left, top - 34), "Throughput per batch size, images per second, every core", fill=INK,
+    draw.text((left, top - 44), "Throughput per batch size, images per second, every core", fill=INK,
               font=font(15))
     values = [v for by_batch in series.values() for v in by_batch.values()]
     if not values:
@@ -84,11 +92,12 @@ def throughput_panel(draw: ImageDraw.ImageDraw, box, series: dict[str, dict[int,
                 y = bottom - log_position(by_batch[batch], low, high, height)
                 colour = MUTED if name == "numpy matmul" else PALETTE[s % len(PALETTE)]
                 draw.rectangle([x0 + s * bar_w, y, x0 + (s + 1) * bar_w - 2, bottom], fill=colour)
-    for s, name in enumerate(series):
-        x, y = right - 150, top + 4 + s * 18
+    x = left + axis_w
+    for s, name in enumerate(series):  # the legend: one line under the title
         colour = MUTED if name == "numpy matmul" else PALETTE[s % len(PALETTE)]
-        draw.rectangle([x, y - 5, x + 10, y + 5], fill=colour)
-        draw.text((x + 16, y), name, fill=INK, font=small, anchor="lm")
+        draw.rectangle([x, top - 19, x + 10, top - 9], fill=colour)
+        draw.text((x + 14, top - 14), name, fill=INK, font=small, anchor="lm")
+        x += 24 + draw.textlength(name, font=small)
 
 
 def throughput_series(report: dict) -> dict[str, dict[int, float]]:

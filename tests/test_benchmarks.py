@@ -1,0 +1,108 @@
+"""The benchmark suite in smoke mode (a few rounds of everything): `pytest --benchmark` runs it, plain
+`pytest` does not, and its JSON, Markdown and PNG hold every variant with positive figures whose
+ratios follow from the rows. The figures themselves are met in `make bench`, never here.
+"""
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from benchmarks.chart import HEIGHT, WIDTH
+from runtime.report import PALETTE
+from runtime.variants import EXPORTED
+from tests.conftest import ROOT
+
+SUBJECTS = ("keras", *EXPORTED)
+
+
+def pytest_run(*args, timeout=600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def smoke(artifacts, tmp_path_factory):
+    """One smoke run of the whole suite: (report folder, terminal output)."""
+    folder = tmp_path_factory.mktemp("bench")
+    run = pytest_run("--benchmark", "--smoke", f"--artifacts={artifacts}", f"--report-dir={folder}")
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    return folder, run.stdout
+
+
+@pytest.fixture(scope="module")
+def saved(smoke) -> dict:
+    return json.loads((smoke[0] / "benchmark.json").read_text())
+
+
+def close(a, b) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9)
+
+
+def test_plain_pytest_does_not_run_the_benchmarks():
+    collected = pytest_run("--collect-only", "-q")
+    assert "benchmarks/" not in collected.stdout
+    explicit = pytest_run("benchmarks/test_latency.py", "-q", "-rs")
+    assert explicit.returncode == 0 and " passed" not in explicit.stdout
+    assert "benchmarks run only with `pytest --benchmark`" in explicit.stdout
+
+
+def test_every_variant_is_a_row_with_positive_figures(saved):
+    rows = {row["variant"]: row for row in saved["fmnist_edge"]["rows"]}
+    assert set(rows) == set(SUBJECTS)
+    for name in EXPORTED:
+        row = rows[name]
+        assert row["status"] == "ok", row
+        for key in ("bytes", "accuracy", "agreement", "b1_p50", "b1_p99", "b1_min", "b1_all_p50", "b32_ips",
+                    "b1024_ips", "bare_p50", "png_p50", "load_p50", "first_p50", "peak_bytes"):
+            assert row[key] > 0, (name, key)
+        assert row["b1_min"] <= row["b1_p50"] <= row["b1_p99"]
+    keras = rows["keras"]
+    assert keras["status"] == "ok"
+    assert keras["b1_p50"] > 0 and keras["b1024_ips"] > 0 and keras["peak_bytes"] > 0
+    cold = {row["process"]: row for row in saved["fmnist_edge"]["cold_start"]}
+    assert all(cold[name]["p50"] > 0 and cold[name]["peak_bytes"] > 0 for name in cold)
+
+
+def test_ratios_follow_from_the_rows_and_the_raw_timings(saved):
+    report = saved["fmnist_edge"]
+    rows = {row["variant"]: row for row in report["rows"]}
+    timings = report["measurements"]["timings"]
+    raw = {(b["extra_info"]["subject"], b["extra_info"]["case"]): b["stats"] for b in saved["benchmarks"]}
+    for name in EXPORTED:
+        row = rows[name]
+        assert close(row["b1_p50"], raw[name, "b1"]["median"])  # our p50 is pytest-benchmark's median
+        assert close(row["overhead"], row["b1_p50"] / row["bare_p50"])
+        assert close(row["keras_speedup_b1"], rows["keras"]["b1_p50"] / row["b1_p50"])
+        assert close(row["keras_speedup_b1024"], row["b1024_ips"] / rows["keras"]["b1024_ips"])
+        assert row["best_ips"] == max(row["b32_ips"], row["b1024_ips"])
+        numpy_ips = timings["numpy"][f"b{row['best_batch']}"]["throughput"]
+        assert close(row["matmul_pct"], 100 * row["best_ips"] / numpy_ips)
+        assert close(row["b1024_ips"], 1024 / raw[name, "b1024"]["median"])
+    targets = {t["figure"]: t for t in report["targets"]}
+    speedup = targets["tflite-int8 speed-up over tflite-float32, batch 1"]
+    assert close(speedup["value"], rows["tflite-float32"]["b1_p50"] / rows["tflite-int8"]["b1_p50"])
+    assert speedup["met"] == (speedup["value"] >= 1.8)
+
+
+def test_markdown_and_terminal_show_the_same_table(smoke, saved):
+    folder, terminal = smoke
+    markdown = (folder / "report.md").read_text()
+    machine = saved["fmnist_edge"]["machine"]
+    for text in (markdown, terminal):
+        assert machine["cpu"] in text and "vector extensions" in text
+        for name in SUBJECTS:
+            assert name in text
+    for row in saved["fmnist_edge"]["rows"]:
+        if row["overhead"] is not None:
+            assert f"| {row['overhead']:.2f}x |" in markdown
+
+
+def test_the_chart_is_a_picture_with_every_series(smoke):
+    with Image.open(smoke[0] / "report.png") as picture:
+        assert picture.format == "PNG" and picture.size == (WIDTH, HEIGHT)
+        colours = {colour for _, colour in picture.convert("RGB").getcolors(1 << 20)}
+    assert set(PALETTE[:len(SUBJECTS)]) <= colours
