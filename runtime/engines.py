@@ -102,7 +102,7 @@ class LiteRTEngine(Engine):
         self.input_quant = inp["quantization"] if self.input_dtype.kind in "iu" else None
         self.output_quant = out["quantization"] if self.output_dtype.kind in "iu" else None
         self.lock = threading.Lock()
-        self._settle(int(inp["shape"][0]))
+        self._count = None  # the first call settles: a model that fails to run fails there, not at load
 
     def _settle(self, count: int) -> None:
         """Plan memory for batches of `count` and take views of the input and output tensors."""
