@@ -27,11 +27,12 @@ class Engine:
     output_dtype: np.dtype = np.dtype(np.float32)
     input_quant: tuple[float, int] | None = None
     output_quant: tuple[float, int] | None = None
+    reuses_output = True  # the raw output is the engine's own memory, overwritten by the next call
 
     def runner(self, fill, read):
         """run(images) -> read(output) for the input that fill(images, buffer) writes into a buffer
-        of the input dtype and shape (len(images), 28, 28). `output` may be memory the engine
-        reuses, so `read` must return a new array."""
+        of the input dtype and shape (len(images), 28, 28). Where the engine reuses `output`,
+        `read` must return a new array."""
         raise NotImplementedError
 
     def run(self, batch: np.ndarray) -> np.ndarray:
@@ -139,6 +140,7 @@ class OnnxEngine(Engine):
     """
 
     TYPES = {"tensor(float)": np.float32, "tensor(int8)": np.int8, "tensor(uint8)": np.uint8}
+    reuses_output = False  # every run returns new arrays
 
     def __init__(self, path: Path, threads: int):
         try:

@@ -27,14 +27,15 @@ class Predictor:
     def predict(self, images) -> np.ndarray:
         """Probabilities (N, 10) for images (N, 28, 28) or one (28, 28): uint8 0..255 or float 0..1."""
         x = np.asarray(images)
-        if x.shape[-2:] != INPUT_SHAPE or x.ndim not in (2, 3):
-            raise ValueError(f"expected images of shape (N, 28, 28) or (28, 28), got {x.shape}")
+        shape = x.shape
+        if len(shape) != 3 or shape[1:] != INPUT_SHAPE:  # one test on the common path: a batch
+            if shape != INPUT_SHAPE:
+                raise ValueError(f"expected images of shape (N, 28, 28) or (28, 28), got {shape}")
+            x = x[np.newaxis]
         run = self._runs.get(x.dtype)
         if run is None:
             raise ValueError(f"expected uint8 (0..255) or float (0..1) images, got {x.dtype}")
-        if x.ndim == 2:
-            x = x[np.newaxis]
-        if len(x) == 0:
+        if not len(x):
             return np.zeros((0, CLASS_COUNT), np.float32)
         return run(x)
 
@@ -90,13 +91,13 @@ def pixel_filler(engine: Engine, fill_floats):
 
 
 def output_reader(engine: Engine):
-    """read(output) -> float32 probabilities in a new array (the engine may reuse `output`).
+    """read(output) -> float32 probabilities in a new array (a copy where the engine reuses `output`).
 
     int8 outputs go through a 256-entry table holding exactly (q - zero_point) * scale at index
     q mod 256, which take(mode="wrap") reaches from int8 and uint8 codes alike.
     """
     if engine.output_quant is None:
-        return lambda y: y.copy()
+        return (lambda y: y.copy()) if engine.reuses_output else (lambda y: y)
     scale, zero_point = engine.output_quant
     codes = np.arange(256, dtype=np.uint8).view(engine.output_dtype)
     table = (codes.astype(np.float32) - zero_point) * np.float32(scale)
