@@ -106,3 +106,19 @@ def test_the_chart_is_a_picture_with_every_series(smoke):
         assert picture.format == "PNG" and picture.size == (WIDTH, HEIGHT)
         colours = {colour for _, colour in picture.convert("RGB").getcolors(1 << 20)}
     assert set(PALETTE[:len(SUBJECTS)]) <= colours
+
+
+def test_a_variant_that_fails_to_load_is_a_row_with_its_error(artifacts_copy, tmp_path):
+    """A tampered model fails its own benchmarks (exit 1) and shows as an error row; the rest run."""
+    manifest = json.loads((artifacts_copy / "manifest.json").read_text())
+    entry = next(e for e in manifest["artifacts"] if e["variant"] == "onnx-int8")
+    model = artifacts_copy / entry["path"]
+    model.write_bytes(model.read_bytes()[:-1] + b"\0")
+    run = pytest_run("--benchmark", "--smoke", f"--artifacts={artifacts_copy}", f"--report-dir={tmp_path}",
+                     "benchmarks/test_latency.py")
+    assert run.returncode == 1, run.stdout[-3000:]
+    rows = {row["variant"]: row for row in json.loads((tmp_path / "benchmark.json").read_text())
+            ["fmnist_edge"]["rows"]}
+    assert rows["onnx-int8"]["status"] == "error" and "checksum mismatch" in rows["onnx-int8"]["problem"]
+    assert all(rows[n]["status"] == "ok" and rows[n]["b1_p50"] > 0 for n in EXPORTED if n != "onnx-int8")
+    assert "onnx-int8" in run.stdout and "checksum mismatch" in run.stdout
