@@ -6,6 +6,7 @@ record the result. A subject that cannot be measured here is recorded with its r
 tests are skipped (engine or TensorFlow not installed) or failed (an error), never the whole suite.
 """
 
+import gc
 import importlib.util
 import os
 import time
@@ -101,6 +102,7 @@ class Suite:
         (loads, whole processes), make one untimed call first unless smoke-testing.
         """
         plan = self.plan
+        gc.collect()  # engines (and their thread pools) of earlier tests go now, not during this one
         if rounds is None:
             cost = self.guard(subject, lambda: warm_up(call, plan.warmup))
             rounds = int(min(plan.max_rounds, max(plan.min_rounds, plan.seconds / cost)))

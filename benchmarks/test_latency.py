@@ -10,8 +10,8 @@ from benchmarks.bare import bare_call
 from runtime.variants import EXPORTED
 
 
-@pytest.mark.parametrize("threads", ["1", "all"])
 @pytest.mark.parametrize("variant", EXPORTED)
+@pytest.mark.parametrize("threads", ["1", "all"])  # every 1-thread row first: no pool of a previous row spins
 def test_batch1(benchmark, suite, variant, threads):
     count = suite.threads(threads)
     predictor = suite.predictor(variant, count)
