@@ -4,7 +4,7 @@ benchmark there without TensorFlow:
     python -m benchmarks.bundle [--artifacts artifacts] [--out dist]     (make bundle)
 
 It holds the runtime, the benchmarks, the exported artifacts (manifest, models, reference outputs),
-the Fashion-MNIST data, ten sample PNGs and `requirements.txt`: the pyproject `runtime` group plus
+the Fashion-MNIST test files, ten sample PNGs and `requirements.txt`: the pyproject `runtime` group plus
 the benchmark's tools, each pinned to the version installed here, with everything they pull in.
 BUNDLE.md inside says what to run on the device.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from PIL import Image
 
-from runtime.dataset import FILENAMES, data_dir, load_split
+from runtime.dataset import data_dir, load_split, split_files
 from runtime.errors import ToolkitError
 from runtime.files import atomic_path
 from runtime.manifest import MANIFEST, Manifest
@@ -113,7 +113,7 @@ def add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 def build(artifacts: Path, out: Path) -> Path:
     manifest = Manifest(artifacts / MANIFEST)
     files = [manifest.verified(name) for name in manifest.entries] + [manifest.reference()]
-    archive, folder = out / f"{NAME}.tar.gz", data_dir()
+    archive, folder = out / f"{NAME}.tar.gz", data_dir("test")
     # compresslevel 1: the models and the data are compressed already
     with atomic_path(archive) as tmp, tarfile.open(tmp, "w:gz", compresslevel=1) as tar:
         for path in sources():
@@ -121,7 +121,7 @@ def build(artifacts: Path, out: Path) -> Path:
         tar.add(manifest.path, f"{NAME}/artifacts/{MANIFEST}")
         for path in files:
             tar.add(path, f"{NAME}/artifacts/{path.relative_to(manifest.path.parent.resolve())}")
-        for name in FILENAMES:
+        for name in split_files("test"):  # a device evaluates; it does not train
             tar.add(folder / name, f"{NAME}/data/{name}")
         for name, data in sample_pngs():
             add_bytes(tar, name, data)

@@ -24,16 +24,21 @@ SPLITS = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", 60_000),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", 10_000),
 }
-FILENAMES = tuple(name for images, labels, _ in SPLITS.values() for name in (images, labels))
 IMAGE_MAGIC, LABEL_MAGIC = 0x0803, 0x0801  # unsigned bytes; 3 and 1 dimensions
 
 
-def data_dir() -> Path:
-    """The folder holding the four files: $FMNIST_DATA if set, else the Debian package's folder."""
+def split_files(*splits: str) -> tuple[str, ...]:
+    """The file names of the given splits (all four when none is named)."""
+    return tuple(name for split in splits or SPLITS for name in SPLITS[split][:2])
+
+
+def data_dir(*splits: str) -> Path:
+    """The folder holding the files of `splits` (default: all four): $FMNIST_DATA if set, else the
+    Debian package's folder. A device that only evaluates needs just the two test files."""
     folder = Path(os.environ.get(DATA_ENV) or DEBIAN_DIR)
-    missing = [name for name in FILENAMES if not (folder / name).is_file()]
+    missing = [name for name in split_files(*splits) if not (folder / name).is_file()]
     if missing:
-        how = (f"set {DATA_ENV} to a folder holding the four Fashion-MNIST .gz files, "
+        how = (f"set {DATA_ENV} to a folder holding the Fashion-MNIST .gz files, "
                "or run `apt-get install dataset-fashion-mnist` (make setup does)")
         raise DataError(folder, f"missing {', '.join(missing)}; {how}")
     return folder
@@ -66,7 +71,7 @@ def read_idx(path: Path, magic: int, shape: tuple[int, ...]) -> np.ndarray:
 
 def load_split(split: str, folder: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Images (N, 28, 28) uint8 and labels (N,) uint8 of the 'train' or 'test' split."""
-    folder = folder or data_dir()
+    folder = folder or data_dir(split)
     images_name, labels_name, count = SPLITS[split]
     images = read_idx(folder / images_name, IMAGE_MAGIC, (count, 28, 28))
     labels = read_idx(folder / labels_name, LABEL_MAGIC, (count,))
@@ -78,4 +83,4 @@ def load_split(split: str, folder: Path | None = None) -> tuple[np.ndarray, np.n
 def dataset_sha256(folder: Path | None = None) -> dict[str, str]:
     """sha256 of each of the four files, to record exactly which data a model saw."""
     folder = folder or data_dir()
-    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in FILENAMES}
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in split_files()}

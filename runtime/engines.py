@@ -10,6 +10,9 @@ engine still owns it. At batch 1 the int8 model takes under 2 us, about what fou
 Python function calls cost, so the path has as few of them as it can.
 """
 
+import contextlib
+import os
+import sys
 import threading
 from pathlib import Path
 
@@ -58,8 +61,25 @@ def litert_interpreter(data: bytes, threads: int):
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=data, num_threads=threads)
-    interpreter.allocate_tensors()
+    with native_stderr_silenced():
+        interpreter.allocate_tensors()
     return interpreter
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for a moment: LiteRT's C++ prints "INFO: Created
+    TensorFlow Lite XNNPACK delegate for CPU." there with no switch to turn it off, and the CLIs
+    promise one line per problem on stderr. Errors still arrive as the Python exception's message."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def onnx_session(data: bytes, threads: int):

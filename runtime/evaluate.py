@@ -19,6 +19,7 @@ the inputs are bad (one line on stderr); 2 for a usage error.
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +77,7 @@ def read_test_set(manifest: Manifest) -> TestSet:
         raise ModelError(path, f"not a readable reference ({e})") from None
     images, labels = load_split("test")
     if reference.shape != (len(labels), len(CLASSES)) or not np.array_equal(reference_labels, labels):
-        raise DataError(data_dir() / SPLITS["test"][1], f"these test labels are not those {path} was "
+        raise DataError(data_dir("test") / SPLITS["test"][1], f"these test labels are not those {path} was "
                                                         "made with; evaluate on the export's data")
     return TestSet(images, labels, reference, compare(reference, labels, reference))
 
@@ -183,6 +184,8 @@ def main(argv=None) -> int:
             if not args.json:
                 print(table_row(name, results[-1].figures, verdict(results[-1])), flush=True)
         chart = draw(results, data, out)
+    except BrokenPipeError:
+        raise
     except (ToolkitError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -211,4 +214,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `... | head`: stop quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

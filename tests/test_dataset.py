@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from runtime.dataset import CLASSES, DATA_ENV, FILENAMES, data_dir, dataset_sha256, load_split
+from runtime.dataset import CLASSES, DATA_ENV, data_dir, dataset_sha256, load_split, split_files
 from runtime.errors import DataError
 from tests.conftest import run_cli
 
@@ -31,14 +31,14 @@ def test_real_train_split():
 
 def test_dataset_checksums_cover_the_four_files():
     sums = dataset_sha256()
-    assert sorted(sums) == sorted(FILENAMES)
+    assert sorted(sums) == sorted(split_files())
     assert all(len(s) == 64 for s in sums.values()) and len(set(sums.values())) == 4
 
 
 @pytest.fixture
 def data_copy(tmp_path, monkeypatch):
     """A private copy of the four files, pointed at by FMNIST_DATA."""
-    for name in FILENAMES:
+    for name in split_files():
         shutil.copyfile(data_dir() / name, tmp_path / name)
     monkeypatch.setenv(DATA_ENV, str(tmp_path))
     return tmp_path
