@@ -7,5 +7,5 @@ from dataclasses import dataclass
 class Recipe:
     epochs: int = 10
     batch_size: int = 32
-    seed: int = 3  # test accuracy 0.8819 on this machine; most seeds land between 0.873 and 0.882
+    seed: int = 3  # test accuracy 0.8820 here; seeds 0-3 give 0.867 to 0.887, as plain model.fit does
     fast: bool = True  # False: plain `model.fit`, the tutorial's way, kept as the yardstick
