@@ -37,6 +37,8 @@ class Predictor:
             raise ValueError(f"expected uint8 (0..255) or float (0..1) images, got {x.dtype}")
         if not len(x):
             return np.zeros((0, CLASS_COUNT), np.float32)
+        if x.dtype.kind == "f" and not (0 <= x.min() and x.max() <= 1):  # NaN fails too
+            raise ValueError("float images must hold values 0..1 (uint8 pixels divided by 255)")
         return run(x)
 
     def classify(self, images) -> np.ndarray:

@@ -76,6 +76,15 @@ def test_wrong_dtypes_are_refused(predictors, dtype):
 
 
 @pytest.mark.parametrize("name", EXPORTED)
+@pytest.mark.parametrize("value", [255.0, -0.5, np.nan, np.inf])
+def test_floats_outside_0_to_1_are_refused_not_misread(predictors, name, value):
+    images = np.full((3, 28, 28), 0.5, np.float32)
+    images[1, 5, 5] = value  # e.g. pixels 0..255 passed as float by mistake
+    with pytest.raises(ValueError, match="0..1"):
+        predictors[name].predict(images)
+
+
+@pytest.mark.parametrize("name", EXPORTED)
 def test_classify_matches_the_manifest_accuracy(artifacts, predictors, test_set, name):
     images, labels = test_set
     classes = predictors[name].classify(images)
