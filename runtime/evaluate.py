@@ -19,13 +19,13 @@ the inputs are bad (one line on stderr); 2 for a usage error.
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from runtime.cli import positive, silence_stdout
 from runtime.dataset import CLASSES, SPLITS, data_dir, load_split
 from runtime.errors import DataError, ModelError, ParityError, ToolkitError
 from runtime.loader import DEFAULT_THREADS, SUFFIXES, load
@@ -141,13 +141,6 @@ def per_class_table(results: list[Result], data: TestSet) -> str:
     return "\n".join(lines)
 
 
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
-    return value
-
-
 def parse(argv) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(prog="python -m runtime.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts"),
@@ -216,6 +209,6 @@ def main(argv=None) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except BrokenPipeError:  # `... | head`: stop quietly, as other command-line tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:
+        silence_stdout()
         sys.exit(1)

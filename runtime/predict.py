@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from runtime.cli import positive, silence_stdout
 from runtime.dataset import CLASSES
 from runtime.errors import ImageError, ToolkitError
 from runtime.images import SUFFIXES, read_image
@@ -29,13 +30,6 @@ from runtime.manifest import MANIFEST
 from runtime.variants import DEFAULT_VARIANT, EXPORTED, VARIANTS
 
 BATCH = 256  # images classified per engine call: fast for folders, bounded memory
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -136,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     except ToolkitError as e:
         print(e, file=sys.stderr)
         return 1
-    except BrokenPipeError:  # `... | head`: stop quietly, as other command-line tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:
+        silence_stdout()
         return 1
     except KeyboardInterrupt:
         return 130
