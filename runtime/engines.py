@@ -1,4 +1,4 @@
-"""The two inference engines, each a small class with one call: `run(batch) -> raw output`.
+"""The two inference engines, each a small class with one call: `runner(fill, read)`.
 
 Each engine library is imported only when a model of its kind is loaded, so importing `runtime`
 stays cheap and a device needs only the engine it uses.
@@ -37,14 +37,6 @@ class Engine:
         of the input dtype and shape (len(images), 28, 28). Where the engine reuses `output`,
         `read` must return a new array."""
         raise NotImplementedError
-
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        """The raw output for a batch already in the input dtype."""
-        return self.runner(copy_into, np.copy)(batch)
-
-
-def copy_into(batch: np.ndarray, buffer: np.ndarray) -> None:
-    np.copyto(buffer, batch, casting="no")
 
 
 def check_shapes(path: Path, input_shape, output_shape) -> None:

@@ -39,10 +39,6 @@ class Manifest:
                                             "sha256 must be text, bytes a whole number")
             self.entries[entry["variant"]] = entry
 
-    @property
-    def classes(self) -> list[str]:
-        return self.data["classes"]
-
     def entry(self, variant: str) -> dict:
         if variant not in self.entries:
             raise ModelError(self.path, f"has no variant {variant!r}; it has: {', '.join(self.entries)}")
