@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.dataset import CLASSES, data_dir, dataset_sha256, load_split
+from runtime.dataset import CLASSES, data_dir, dataset_sha256, load_split, scaled
 from runtime.errors import ModelError, ParityError, ToolkitError
 from runtime.files import sha256_file
 from runtime.loader import load_file
@@ -73,7 +73,7 @@ def export_all(folder: Path, exporters: dict | None = None, log=print) -> Path:
         shutil.copyfile(folder / "model.keras", run / VARIANTS["keras"].filename)
 
         started = time.perf_counter()
-        reference = model.predict(test_images.astype(np.float32) / 255.0, batch_size=1000, verbose=0)
+        reference = model.predict(scaled(test_images), batch_size=1000, verbose=0)
         figures = {"keras": compare(reference, test_labels, reference, time.perf_counter() - started)}
         np.savez_compressed(run / "reference.npz", probabilities=reference, labels=test_labels)
         keras_accuracy = figures["keras"].accuracy
@@ -81,8 +81,7 @@ def export_all(folder: Path, exporters: dict | None = None, log=print) -> Path:
             f"accuracy {keras_accuracy:.4f}")
 
         rng = np.random.default_rng(CALIBRATION_SEED)
-        calibration = train_images[rng.choice(len(train_images), CALIBRATION_IMAGES, replace=False)]
-        calibration = calibration.astype(np.float32) / 255.0
+        calibration = scaled(train_images[rng.choice(len(train_images), CALIBRATION_IMAGES, replace=False)])
         failures = {}
         for name in EXPORTED:
             variant, path = VARIANTS[name], run / VARIANTS[name].filename

@@ -80,6 +80,12 @@ def load_split(split: str, folder: Path | None = None) -> tuple[np.ndarray, np.n
     return images, labels
 
 
+def scaled(images: np.ndarray) -> np.ndarray:
+    """Pixels 0..255 to the model's float32 input 0..1: the one scaling training, export and the
+    runtime's lookup table all use, so their values are bit-identical."""
+    return images.astype(np.float32) / np.float32(255)
+
+
 def dataset_sha256(folder: Path | None = None) -> dict[str, str]:
     """sha256 of each of the four files, to record exactly which data a model saw."""
     folder = folder or data_dir()

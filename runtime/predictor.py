@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.dataset import scaled
 from runtime.engines import CLASS_COUNT, INPUT_SHAPE, Engine
 
 PIXEL_MAX = np.float32(255)
@@ -77,7 +78,7 @@ def pixel_filler(engine: Engine, fill_floats):
 
         return scale
     table = np.empty(256, engine.input_dtype)
-    fill_floats(np.arange(256, dtype=np.float32) / PIXEL_MAX, table)
+    fill_floats(scaled(np.arange(256)), table)
     shift = table.astype(np.int64) - np.arange(256)
     if (shift != shift[0]).any():
         return lambda x, buffer: np.take(table, x, out=buffer)

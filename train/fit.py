@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from runtime.dataset import scaled
 from train.model import build_model
 from train.recipe import Recipe
 
@@ -22,15 +23,10 @@ class Trained:
     seconds: float  # of fitting alone
 
 
-def scale(images: np.ndarray) -> np.ndarray:
-    """Pixels 0..255 to float32 0..1, the model's input."""
-    return images.astype(np.float32) / 255.0
-
-
 def compiled_epoch(model: keras.Model, images: np.ndarray, labels: np.ndarray, batch_size: int):
     """epoch(order) -> (mean loss, accuracy): one pass over the images in `order`, in batches,
     updating the model with its own optimizer and loss, as a single XLA computation."""
-    x, y = tf.constant(scale(images)), tf.constant(labels.astype(np.int32))
+    x, y = tf.constant(scaled(images)), tf.constant(labels.astype(np.int32))
     loss_fn, optimizer, weights = keras.losses.get(model.loss), model.optimizer, model.trainable_variables
     optimizer.build(weights)
     count = len(images)
@@ -81,8 +77,8 @@ def train(recipe: Recipe, train_set, test_set, progress: bool = True) -> Trained
     if recipe.fast:
         fit_fast(model, *train_set, recipe, log)
     else:
-        model.fit(scale(train_set[0]), train_set[1], epochs=recipe.epochs, batch_size=recipe.batch_size,
+        model.fit(scaled(train_set[0]), train_set[1], epochs=recipe.epochs, batch_size=recipe.batch_size,
                   verbose=2 if progress else 0)
     seconds = time.perf_counter() - started
-    _, accuracy = model.evaluate(scale(test_set[0]), test_set[1], batch_size=1000, verbose=0)
+    _, accuracy = model.evaluate(scaled(test_set[0]), test_set[1], batch_size=1000, verbose=0)
     return Trained(model, float(accuracy), seconds)
