@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.dataset import scaled
 from runtime.engines import litert_interpreter, onnx_session
 
 
 def engine_input(pixels: np.ndarray, dtype: np.dtype, quantization: tuple[float, int] | None) -> np.ndarray:
     """uint8 pixels as the engine's input tensor: scaled to 0..1, then quantized for an int8 input."""
-    x = pixels.astype(np.float32) / np.float32(255)
+    x = scaled(pixels)
     if quantization is None:
         return x
     scale, zero_point = quantization
