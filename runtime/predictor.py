@@ -86,7 +86,7 @@ def float_filler(engine: Engine):
 
 
 def pixel_filler(engine: Engine, fill_floats):
-    """fill(images, buffer) for uint8 pixels, giving exactly fill_floats(pixels / 255) in one call.
+    """fill(images, buffer) for uint8 pixels, giving exactly fill_floats(pixels / 255), cheaper.
 
     float input: pixels / 255 in float32 (the values used in training). int8 input quantized with
     scale 1/255 (what calibration on 0..1 images gives): each pixel moves by a constant, so a
