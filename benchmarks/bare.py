@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from runtime.dataset import scaled
-from runtime.engines import litert_interpreter, onnx_session
+from runtime.engines.litert import litert_interpreter
+from runtime.engines.ort import onnx_session
 
 
 def engine_input(pixels: np.ndarray, dtype: np.dtype, quantization: tuple[float, int] | None) -> np.ndarray:

@@ -13,9 +13,15 @@ from dataclasses import asdict, dataclass, replace
 
 from benchmarks.results import Results
 from runtime.manifest import Manifest
-from runtime.variants import EXPORTED, VARIANTS
+from runtime.variants import VARIANTS, exported
 
-SUBJECTS = ("keras", *EXPORTED)
+
+
+def subjects() -> list[str]:
+    """Keras and every variant the runtime runs, in table order."""
+    return ["keras", *exported()]
+
+
 COLD_STARTS = ("predict-cli", "bare-litert", "import-tensorflow")
 BATCHES = (32, 1024)
 
@@ -95,7 +101,7 @@ def cold_start_rows(results: Results) -> list[dict]:
 
 def reference_rows(results: Results) -> list[dict]:
     """The bare engine calls, numpy's matrix products and Keras' own calls, as measured."""
-    cases = [(f"bare engine call, {n}", n, "bare") for n in EXPORTED]
+    cases = [(f"bare engine call, {n}", n, "bare") for n in exported()]
     cases += [(f"numpy matmul, batch {b}", "numpy", f"b{b}") for b in (1, *BATCHES)]
     cases += [(f"keras {how}, batch {b}", "keras", f"{key}-b{b}") for how, key in
               (("model.predict", "predict"), ("model(x)", "call")) for b in (1, 1024)]
@@ -115,7 +121,7 @@ def targets(rows: dict[str, dict], cold: dict[str, dict], numpy_b1024: float | N
     def target(figure, value, goal, passes):
         return Target(figure, value, goal, None if value is None else bool(passes(value)))
 
-    floats = [rows[n]["b1024_ips"] for n in EXPORTED if VARIANTS[n].precision == "float32"]
+    floats = [rows[n]["b1024_ips"] for n in exported() if VARIANTS[n].precision == "float32"]
     best_float = max((v for v in floats if v is not None), default=None)
     found = [
         target("tflite-int8 speed-up over tflite-float32, batch 1",
@@ -125,7 +131,7 @@ def targets(rows: dict[str, dict], cold: dict[str, dict], numpy_b1024: float | N
                ratio(best_float, numpy_b1024), ">= 0.80", lambda v: v >= 0.8),
     ]
     found += [target(f"Predictor.predict overhead over the bare engine, {n}", rows[n]["overhead"], "<= 1.3",
-                     lambda v: v <= 1.3) for n in EXPORTED]
+                     lambda v: v <= 1.3) for n in exported()]
     for batch in ("b1_p50", "b1024_ips"):
         speed = (ratio(rows["onnx-float32"][batch], rows["onnx-int8"][batch]) if batch == "b1_p50"
                  else ratio(rows["onnx-int8"][batch], rows["onnx-float32"][batch]))
@@ -146,7 +152,7 @@ def targets(rows: dict[str, dict], cold: dict[str, dict], numpy_b1024: float | N
 
 
 def judged(results: Results, manifest: Manifest, elapsed: float) -> list[Target]:
-    rows = {name: variant_row(name, results, manifest) for name in SUBJECTS}
+    rows = {name: variant_row(name, results, manifest) for name in subjects()}
     cold = {row["process"]: row for row in cold_start_rows(results)}
     return targets(rows, cold, throughput(results, "numpy", "b1024"), elapsed)
 
@@ -160,7 +166,7 @@ def fastest(results: Results) -> Results:
 
 def build(results: Results, manifest: Manifest, machine: dict, elapsed: float) -> dict:
     """The whole report as plain data (what goes into benchmark.json under "fmnist_edge")."""
-    rows = {name: variant_row(name, results, manifest) for name in SUBJECTS}
+    rows = {name: variant_row(name, results, manifest) for name in subjects()}
     cold = {row["process"]: row for row in cold_start_rows(results)}
     by_p50, by_min = judged(results, manifest, elapsed), judged(fastest(results), manifest, elapsed)
     found = [replace(t, from_min=m.value) for t, m in zip(by_p50, by_min, strict=True)]

@@ -22,10 +22,8 @@ from benchmarks.results import Results, Timing
 from runtime.dataset import load_split
 from runtime.errors import ToolkitError
 from runtime.manifest import MANIFEST, Manifest
-from runtime.variants import VARIANTS
+from runtime.variants import format_of
 
-# The module each format needs; a device may install only one engine, and has no TensorFlow.
-ENGINE_MODULES = {"tflite": "ai_edge_litert", "onnx": "onnxruntime", "keras": "tensorflow"}
 
 
 @dataclass(frozen=True)
@@ -67,10 +65,10 @@ class Suite:
 
     def require(self, subject: str) -> None:
         """Skip or fail at once when `subject` cannot be measured here, recording why (first time)."""
-        fmt = VARIANTS[subject].format
+        module = format_of(subject).module  # a device may install only one engine, and has no TensorFlow
         if subject not in self.results.problems:
-            if importlib.util.find_spec(ENGINE_MODULES[fmt]) is None:
-                self.results.fail(subject, f"{ENGINE_MODULES[fmt]} is not installed here", skipped=True)
+            if importlib.util.find_spec(module) is None:
+                self.results.fail(subject, f"{module} is not installed here", skipped=True)
             elif subject not in self.manifest.entries:
                 self.results.fail(subject, f"not in {self.manifest.path} (did its export fail the gate?)")
         if subject in self.results.skipped:

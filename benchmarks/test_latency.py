@@ -9,10 +9,10 @@ from functools import partial
 import pytest
 
 from benchmarks.bare import bare_call
-from runtime.variants import EXPORTED
+from runtime.variants import exported
 
 
-@pytest.mark.parametrize("variant", EXPORTED)
+@pytest.mark.parametrize("variant", exported())
 @pytest.mark.parametrize("threads", ["1", "all"])  # every 1-thread row first: no pool of a previous row spins
 def test_batch1(benchmark, suite, variant, threads):
     count = suite.threads(threads)
@@ -23,7 +23,7 @@ def test_batch1(benchmark, suite, variant, threads):
     suite.time(benchmark, variant, case, partial(predictor.predict, image), threads=count)
 
 
-@pytest.mark.parametrize("variant", EXPORTED)
+@pytest.mark.parametrize("variant", exported())
 def test_bare_engine(benchmark, suite, variant):
     path = suite.model_path(variant)
     call = suite.guard(variant, lambda: bare_call(path, suite.images[:1], threads=1))

@@ -15,12 +15,12 @@ import runtime
 from benchmarks.processes import BARE_SCRIPT, LOAD_AND_PREDICT, run_process
 from benchmarks.results import Timing
 from runtime.images import read_image
-from runtime.variants import DEFAULT_VARIANT, EXPORTED
+from runtime.variants import DEFAULT_VARIANT, exported
 
 COLD_STARTS = ("predict-cli", "bare-litert", "import-tensorflow")
 
 
-@pytest.mark.parametrize("variant", EXPORTED)
+@pytest.mark.parametrize("variant", exported())
 def test_load_and_first_inference(benchmark, suite, variant):
     """runtime.load from the manifest (checksum included) and one prediction, in a warm process."""
     suite.require(variant)
@@ -37,7 +37,7 @@ def test_load_and_first_inference(benchmark, suite, variant):
     suite.results.add(variant, "first", Timing.of(firsts[-rounds:]))
 
 
-@pytest.mark.parametrize("variant", EXPORTED)
+@pytest.mark.parametrize("variant", exported())
 def test_png_end_to_end(benchmark, suite, png_files, variant):
     """Per image from a PNG file: decode, prepare (runtime.images) and infer, one thread."""
     predictor = suite.predictor(variant, 1)
@@ -45,7 +45,7 @@ def test_png_end_to_end(benchmark, suite, png_files, variant):
     suite.time(benchmark, variant, "png", lambda: predictor.predict(read_image(next(files))), threads=1)
 
 
-@pytest.mark.parametrize("variant", EXPORTED)
+@pytest.mark.parametrize("variant", exported())
 def test_peak_memory(suite, variant):
     suite.require(variant)
     argv = [sys.executable, "-c", LOAD_AND_PREDICT, str(suite.artifacts), variant]

@@ -5,14 +5,14 @@ same shapes: how close each engine comes to what this CPU's BLAS does with the s
 import numpy as np
 import pytest
 
-from runtime.variants import EXPORTED
+from runtime.variants import exported
 
 BATCHES = (32, 1024)
 HIDDEN, CLASSES = 128, 10  # the tutorial's Dense(128) -> Dense(10)
 
 
 @pytest.mark.parametrize("batch", BATCHES)
-@pytest.mark.parametrize("variant", EXPORTED)
+@pytest.mark.parametrize("variant", exported())
 def test_throughput(benchmark, suite, variant, batch):
     predictor = suite.predictor(variant, suite.all_cores)
     images = suite.images[:batch]

@@ -21,7 +21,7 @@ from runtime.errors import ModelError, ParityError, ToolkitError
 from runtime.files import sha256_file
 from runtime.loader import load_file
 from runtime.parity import compare, gate, measure, violations
-from runtime.variants import EXPORTED, VARIANTS
+from runtime.variants import VARIANTS, exported, format_of, resolve
 
 CALIBRATION_IMAGES = 1000  # drawn from the training set; int8 needs at least 500
 CALIBRATION_SEED = 0
@@ -51,21 +51,12 @@ def load_keras(path: Path):
         raise ModelError(path, f"Keras cannot load it safely: {str(e).splitlines()[0]}") from None
 
 
-def default_exporters() -> dict:
-    """One exporter per format, all with the signature export_<fmt>(model, filepath, calibration)."""
-    from export.onnx import export_onnx
-    from export.tflite import export_tflite
-
-    return {"tflite": export_tflite, "onnx": export_onnx}
-
-
-def export_all(folder: Path, exporters: dict | None = None, log=print) -> Path:
+def export_all(folder: Path, log=print) -> Path:
     """Export, check and publish every variant; returns the manifest path or raises ParityError."""
     from export.publish import ExportLock, new_run_folder, publish
 
     with ExportLock(folder):
         trained = read_trained(folder)  # before TensorFlow is imported: a refusal is instant
-        exporters = exporters or default_exporters()
         data = data_dir()
         (train_images, _), (test_images, test_labels) = load_split("train", data), load_split("test", data)
         model = load_keras(folder / "model.keras")
@@ -83,10 +74,11 @@ def export_all(folder: Path, exporters: dict | None = None, log=print) -> Path:
         rng = np.random.default_rng(CALIBRATION_SEED)
         calibration = scaled(train_images[rng.choice(len(train_images), CALIBRATION_IMAGES, replace=False)])
         failures = {}
-        for name in EXPORTED:
+        for name in exported():
             variant, path = VARIANTS[name], run / VARIANTS[name].filename
             started = time.perf_counter()
-            exporters[variant.format](model, path, calibration if variant.precision == "int8" else None)
+            exporter = resolve(format_of(name).exporter)  # export_<fmt>(model, filepath, calibration)
+            exporter(model, path, calibration if variant.precision == "int8" else None)
             figures[name] = measure(load_file(path, isolate=False), test_images, test_labels, reference)
             failures[name] = violations(variant, figures[name], keras_accuracy)
             verdict = "FAIL " + ", ".join(failures[name]) if failures[name] else "ok"

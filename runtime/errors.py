@@ -26,3 +26,9 @@ class ImageError(ToolkitError):
 
 class ParityError(ToolkitError):
     """One or more exported variants fall outside their tolerance against the Keras model."""
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    text = (str(error).strip().splitlines() or [""])[0][:200]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

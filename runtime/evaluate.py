@@ -28,11 +28,11 @@ import numpy as np
 from runtime.cli import positive, silence_stdout
 from runtime.dataset import CLASSES, SPLITS, data_dir, load_split
 from runtime.errors import DataError, ModelError, ParityError, ToolkitError
-from runtime.loader import DEFAULT_THREADS, SUFFIXES, load
+from runtime.loader import DEFAULT_THREADS, load
 from runtime.manifest import MANIFEST, Manifest
 from runtime.parity import Figures, compare, gate, measure, violations
 from runtime.report import class_accuracy_chart, disagreement_grid, save_png
-from runtime.variants import VARIANTS
+from runtime.variants import VARIANTS, exported
 
 CHART = "per-class-accuracy.png"
 
@@ -84,7 +84,7 @@ def read_test_set(manifest: Manifest) -> TestSet:
 
 def runnable(manifest: Manifest) -> list[str]:
     """The manifest's variants that have an engine here (Keras itself needs TensorFlow)."""
-    return [name for name, entry in manifest.entries.items() if entry["format"] in SUFFIXES]
+    return [name for name in manifest.entries if name in exported()]
 
 
 def evaluate(artifacts: Path, name: str, data: TestSet, threads: int | None) -> Result:

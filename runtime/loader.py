@@ -9,38 +9,41 @@ native code gives a ModelError instead of killing the caller.
 import os
 from pathlib import Path
 
-from runtime.engines import ENGINES
+from runtime.engines import open_engine
 from runtime.errors import ModelError
 from runtime.manifest import MANIFEST, Manifest
 from runtime.predictor import Predictor
 from runtime.probe import check_content, probe
-from runtime.variants import DEFAULT_VARIANT, get_variant
+from runtime.variants import DEFAULT_VARIANT, FORMATS, exported, format_for_suffix, format_of
 
 # One thread is the fastest and steadiest for one image at a time, the common case on a device.
 DEFAULT_THREADS = 1
-SUFFIXES = {"tflite": ".tflite", "onnx": ".onnx"}
 
 
-def load(source: str | Path, variant: str | None = None, threads: int | None = None) -> Predictor:
-    """A Predictor for `source`: an artifacts folder, a `manifest.json`, or a `.tflite`/`.onnx` file.
+def load(source: str | Path, variant: str | None = None, threads: int | None = None,
+         classes: list[str] | None = None) -> Predictor:
+    """A Predictor for `source`: an artifacts folder, a `manifest.json`, or a bare model file.
 
     With a manifest, `variant` picks the model (default: tflite-int8) and its checksum is checked
-    before the engine reads it. A bare file is checked in a child process first (see above).
+    before the engine reads it; the class names come from the manifest. A bare file is checked in a
+    child process first (see above); `classes` names its outputs.
     """
     source = Path(source)
     threads = threads or DEFAULT_THREADS
     if source.is_dir() or source.suffix == ".json":
         manifest = Manifest(source / MANIFEST if source.is_dir() else source)
         name = variant or DEFAULT_VARIANT
-        spec = get_variant(name)
-        if spec.format not in SUFFIXES:
-            raise ModelError(source, f"variant {name!r} needs TensorFlow; the runtime runs "
-                                     f"{', '.join(n for n in manifest.entries if n != 'keras')}")
-        return open_predictor(manifest.verified(name), threads, name)
-    return load_file(source, threads)
+        fmt = format_of(name)
+        if not fmt.engine:
+            runs = [n for n in manifest.entries if n in exported()]
+            raise ModelError(source, f"variant {name!r} needs {fmt.module}; the runtime runs {', '.join(runs)}")
+        path = manifest.verified(name)
+        return Predictor(open_engine(path, fmt, threads), name, path, classes or manifest.classes)
+    return load_file(source, threads, classes=classes)
 
 
-def load_file(path: Path, threads: int | None = None, isolate: bool = True) -> Predictor:
+def load_file(path: Path, threads: int | None = None, isolate: bool = True,
+              classes: list[str] | None = None) -> Predictor:
     """A Predictor for one bare model file, chosen by its suffix and checked by its content.
 
     `isolate=False` skips the child-process check: only for files this toolkit has just written.
@@ -48,34 +51,19 @@ def load_file(path: Path, threads: int | None = None, isolate: bool = True) -> P
     path = Path(path)
     if not os.path.lexists(path):
         raise ModelError(path, "no such file or folder")
-    if path.suffix == ".keras":
-        raise ModelError(path, "a Keras model needs TensorFlow; the runtime runs its .tflite and .onnx "
-                               "exports (make export)")
-    if path.suffix not in ENGINES:
-        raise ModelError(path, f"unsupported model type {path.suffix or '(no suffix)'!r}; "
-                               "expected .tflite, .onnx, a manifest.json or an artifacts folder")
+    fmt = format_for_suffix(path.suffix)
+    if fmt is None:
+        needs = [f for f in FORMATS.values() if f.suffix == path.suffix]
+        if needs:
+            raise ModelError(path, f"this model needs {needs[0].module}; the runtime runs its exports "
+                                   "(make export)")
+        runs = sorted({f.suffix for f in FORMATS.values() if f.engine})
+        raise ModelError(path, f"unsupported model type {path.suffix or '(no suffix)'!r}; expected "
+                               f"{', '.join(runs)}, a manifest.json or an artifacts folder")
     if not path.is_file():
         raise ModelError(path, "not a regular file")
     threads = threads or DEFAULT_THREADS
     if isolate:
         check_content(path)
         probe(path, threads)
-    return open_predictor(path, threads)
-
-
-def open_predictor(path: Path, threads: int, variant: str | None = None) -> Predictor:
-    """The engine for `path` in this process; whatever an engine raises becomes a ModelError."""
-    try:
-        engine = ENGINES[path.suffix](path, threads)
-    except ModelError:
-        raise
-    except OSError as e:  # e.g. the file vanished: a concurrent export removed a superseded set
-        raise ModelError(path, f"cannot read it ({e.strerror or e})") from None
-    except Exception as e:  # engines raise unrelated types (UnicodeDecodeError on a damaged name...)
-        raise ModelError(path, f"cannot load it ({describe(e)})") from None
-    return Predictor(engine, variant, path)
-
-
-def describe(error: Exception) -> str:
-    """An engine's exception in one line: its type and the first line of its message."""
-    return f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
+    return Predictor(open_engine(path, fmt, threads), None, path, classes)

@@ -38,6 +38,9 @@ class Manifest:
                 raise ModelError(self.path, f"entry {entry['variant']!r} is damaged: variant, path and "
                                             "sha256 must be text, bytes a whole number")
             self.entries[entry["variant"]] = entry
+        self.classes = data["classes"]
+        if not isinstance(self.classes, list) or not all(isinstance(c, str) for c in self.classes):
+            raise ModelError(self.path, "damaged manifest: 'classes' must be a list of class names")
 
     def entry(self, variant: str) -> dict:
         if variant not in self.entries:

@@ -27,7 +27,7 @@ from runtime.errors import ImageError, ToolkitError
 from runtime.images import SUFFIXES, read_image
 from runtime.loader import DEFAULT_THREADS, load
 from runtime.manifest import MANIFEST
-from runtime.variants import DEFAULT_VARIANT, EXPORTED, VARIANTS
+from runtime.variants import DEFAULT_VARIANT, VARIANTS, exported
 
 BATCH = 256  # images classified per engine call: fast for folders, bounded memory
 
@@ -37,7 +37,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m runtime.predict", description="Classify Fashion-MNIST-style images.")
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders (recursive)")
     parser.add_argument("--model", metavar="MODEL",
-                        help=f"a variant in the manifest ({', '.join(EXPORTED)}; default {DEFAULT_VARIANT}, "
+                        help=f"a variant in the manifest ({', '.join(exported())}; default {DEFAULT_VARIANT}, "
                              "the smallest and integer-only) or a .tflite/.onnx file")
     parser.add_argument("--artifacts", default="artifacts", type=Path,
                         help="folder holding manifest.json, or the manifest (default: artifacts)")
@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     elif Path(args.model).suffix or Path(args.model).exists():
         args.source, args.variant = Path(args.model), None
     else:
-        parser.error(f"--model {args.model!r} is neither a variant ({', '.join(EXPORTED)}) "
+        parser.error(f"--model {args.model!r} is neither a variant ({', '.join(exported())}) "
                      "nor a model file (.tflite, .onnx)")
     return args
 

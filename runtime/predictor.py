@@ -4,53 +4,55 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.dataset import scaled
-from runtime.engines import CLASS_COUNT, INPUT_SHAPE, Engine
+from runtime.dataset import CLASSES, scaled
+from runtime.engines import IMAGE, Engine
+from runtime.errors import ModelError
 
-SMALL_BATCH = 64  # images; see operand()
+SUM_TOLERANCE = 1e-3  # how far from 1 a row of probabilities may sum, plus 8-bit rounding:
+ROUNDING = 1 / 512  # half a step of an 8-bit softmax (scale 1/256) per class, inside a graph or out
+PROBES = np.array([np.zeros(IMAGE), np.full(IMAGE, 255)], np.uint8)  # what decides logits or not
 
 
 class Predictor:
-    """Wraps one engine: scales pixels, quantizes for int8 models, dequantizes their output.
+    """Wraps one engine: validate, convert pixels to the model's input, run, convert the output back.
 
-    Safe to share between threads (the engine serialises what must be serialised). The conversions
-    are chosen once, here, and each is one or two numpy calls writing straight into the engine's input.
-    At batch 1 the int8 model runs in under 2 us, so every 0.1 us of checking shows: a call with the
-    dtype and shape of the call before it reuses that call's checks.
+    Safe to share between threads (the engine serialises what must be serialised). uint8 pixels go
+    through one 256-entry table holding the model input for each pixel value (pixels / 255, quantized
+    for an int8 input), so every quantization is the same one lookup. A model that returns logits
+    (found at load: its output on a probe image is not a probability vector) gets a softmax.
     """
 
-    def __init__(self, engine: Engine, variant: str | None, path: Path):
+    def __init__(self, engine: Engine, variant: str | None, path: Path, classes: list[str] | None = None):
         self.engine, self.variant, self.path = engine, variant, Path(path)
-        read, fill_floats = output_reader(engine), float_filler(engine)
-        floats = in_range(engine.runner(fill_floats, read))
-        # input dtype -> run(images): one dictionary lookup picks the conversion
-        self._runs = {np.dtype(np.uint8): engine.runner(pixel_filler(engine, fill_floats), read)}
-        self._runs.update((np.dtype(t), floats) for t in (np.float16, np.float32, np.float64, np.longdouble))
-        self._last = (None, None, None)  # (dtype, shape, run) of the last call that passed the checks
+        self.pixels = to_input(engine, scaled(np.arange(256)))
+        self.scores = score_table(engine)
+        if classes is not None and len(classes) != engine.classes:
+            raise ModelError(path, f"gives {engine.classes} class scores, but {len(classes)} class names "
+                                   "were given")
+        self.classes = list(classes or default_classes(engine.classes))
+        self.logits = False
+        self.logits = not is_probability(self.predict(PROBES))
 
     def predict(self, images) -> np.ndarray:
-        """Probabilities (N, 10) for images (N, 28, 28) or one (28, 28): uint8 0..255 or float 0..1."""
+        """Probabilities (N, classes) for images (N, 28, 28) or one (28, 28): uint8 0..255 or float 0..1."""
         x = np.asarray(images)
-        dtype, shape, run = self._last
-        if x.dtype is dtype and x.shape == shape:
-            return run(x)
-        return self._checked(x)
-
-    def _checked(self, x: np.ndarray) -> np.ndarray:
-        """predict for a call unlike the last one: every check, then remember what passed."""
-        shape = x.shape
-        if len(shape) != 3 or shape[1:] != INPUT_SHAPE:
-            if shape != INPUT_SHAPE:
-                raise ValueError(f"expected images of shape (N, 28, 28) or (28, 28), got {shape}")
+        if x.shape == IMAGE:
             x = x[np.newaxis]
-        run = self._runs.get(x.dtype)
-        if run is None:
+        elif x.ndim != 3 or x.shape[1:] != IMAGE:
+            raise ValueError(f"expected images of shape (N, 28, 28) or (28, 28), got {x.shape}")
+        if x.dtype == np.uint8:
+            x = self.pixels.take(x)
+        elif x.dtype.kind == "f":
+            if not (0 <= x.min(initial=0) and x.max(initial=0) <= 1):  # NaN fails both
+                raise ValueError("float images must hold values 0..1 (uint8 pixels divided by 255)")
+            x = to_input(self.engine, x)
+        else:
             raise ValueError(f"expected uint8 (0..255) or float (0..1) images, got {x.dtype}")
         if not len(x):
-            return np.zeros((0, CLASS_COUNT), np.float32)
-        if x.ndim == len(shape):  # a lone image is added its batch axis on every call
-            self._last = (x.dtype, shape, run)
-        return run(x)
+            return np.zeros((0, self.engine.classes), np.float32)
+        y = self.engine.run(x.reshape(len(x), *self.engine.input_shape))
+        y = self.scores.take(y) if self.scores is not None else y.astype(np.float32, copy=False)
+        return softmax(y) if self.logits else y
 
     def classify(self, images) -> np.ndarray:
         """The top-1 class id of each image."""
@@ -60,89 +62,36 @@ class Predictor:
         return f"Predictor({self.variant or self.path.name})"
 
 
-def in_range(run):
-    """run(images) for float images, refusing values outside 0..1 (NaN too) before they reach it."""
-
-    def checked(x):
-        if not (0 <= x.min() and x.max() <= 1):
-            raise ValueError("float images must hold values 0..1 (uint8 pixels divided by 255)")
-        return run(x)
-
-    return checked
-
-
-def float_filler(engine: Engine):
-    """fill(images, buffer) for float 0..1 images: a cast, or the model's own quantization."""
+def to_input(engine: Engine, x: np.ndarray) -> np.ndarray:
+    """Float 0..1 values as the engine's input: a cast, or the model's own quantization."""
     if engine.input_quant is None:
-        return lambda x, buffer: np.copyto(buffer, x, casting="same_kind")
+        return x.astype(engine.input_dtype, copy=False)
     scale, zero_point = engine.input_quant
     info = np.iinfo(engine.input_dtype)
-
-    def quantize(x, buffer):
-        np.copyto(buffer, np.clip(np.round(x / np.float32(scale)) + zero_point, info.min, info.max),
-                  casting="unsafe")
-
-    return quantize
+    return np.clip(np.round(x / np.float32(scale)) + zero_point, info.min, info.max).astype(engine.input_dtype)
 
 
-def pixel_filler(engine: Engine, fill_floats):
-    """fill(images, buffer) for uint8 pixels, giving exactly fill_floats(pixels / 255), cheaper.
-
-    float input: pixels / 255 in float32 (the values used in training). int8 input quantized with
-    scale 1/255 (what calibration on 0..1 images gives): each pixel moves by a constant, so a
-    wrapping uint8 add writes the int8 bytes. Any other quantization: a 256-entry lookup table.
-    """
-    if engine.input_quant is None:
-        kept = [((), None)]  # (shape, 255 as an operand for it) of the last call
-
-        def scale(x, buffer):
-            shape, pixel_max = kept[0]
-            if shape != x.shape:
-                pixel_max = operand(255, np.float32, x.shape)
-                kept[0] = (x.shape, pixel_max)
-            buffer[...] = x  # two same-type calls cost less than one mixed-type divide
-            np.divide(buffer, pixel_max, buffer)
-
-        return scale
-    table = np.empty(256, engine.input_dtype)
-    fill_floats(scaled(np.arange(256)), table)
-    shift = table.astype(np.int64) - np.arange(256)
-    if (shift != shift[0]).any():
-        return lambda x, buffer: np.take(table, x, out=buffer)
-    step, kept = shift[0] % 256, [(None, None, None)]
-
-    def add(x, buffer):
-        # engines reuse buffers, and a view of one costs as much as the add: keep the last one's
-        last, as_bytes, steps = kept[0]
-        if last is not buffer:
-            as_bytes, steps = buffer.view(np.uint8), operand(step, np.uint8, buffer.shape)
-            kept[0] = (buffer, as_bytes, steps)
-        np.add(x, steps, as_bytes)
-
-    return add
-
-
-def operand(value, dtype, shape):
-    """`value` as the constant operand of a ufunc over arrays of `shape`.
-
-    Given a scalar, a ufunc spends longer choosing its loop (0.2-0.5 us) than computing the 784 values
-    of one image, and a broadcast operand costs more; an array of the images' own shape and dtype
-    does not. Above SMALL_BATCH images that time is lost in the work, and a full array would only
-    add memory traffic.
-    """
-    return np.full(shape, value, dtype) if shape[0] <= SMALL_BATCH else np.array(value, dtype)
-
-
-def output_reader(engine: Engine):
-    """read(output) -> float32 probabilities in a new array (a copy where the engine reuses `output`).
-
-    int8 outputs go through a 256-entry table holding exactly (q - zero_point) * scale at index
-    q mod 256, which take() reaches from int8 codes (negative indices count from the end) and uint8
-    codes alike.
-    """
+def score_table(engine: Engine) -> np.ndarray | None:
+    """For an int8/uint8 output, the float32 value of each of its 256 codes at index code mod 256
+    (take() reaches it from int8 codes too: negative indices count from the end); else None."""
     if engine.output_quant is None:
-        return np.ndarray.copy if engine.reuses_output else (lambda y: y)
+        return None
     scale, zero_point = engine.output_quant
     codes = np.arange(256, dtype=np.uint8).view(engine.output_dtype)
-    table = (codes.astype(np.float32) - zero_point) * np.float32(scale)
-    return table.take  # int8 code q < 0 takes table[q], which is table[q + 256]
+    return (codes.astype(np.float32) - zero_point) * np.float32(scale)
+
+
+def is_probability(rows: np.ndarray) -> bool:
+    """Every row non-negative and summing to 1, within 8-bit rounding."""
+    tolerance = SUM_TOLERANCE + rows.shape[1] * ROUNDING
+    return bool(np.isfinite(rows).all() and rows.min() >= 0 and (abs(rows.sum(axis=1) - 1) <= tolerance).all())
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def default_classes(count: int) -> list[str]:
+    """Fashion-MNIST's names for ten outputs, `class 0..N-1` otherwise."""
+    return list(CLASSES) if count == len(CLASSES) else [f"class {i}" for i in range(count)]

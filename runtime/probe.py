@@ -19,36 +19,27 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.errors import ModelError
+from runtime.engines import open_engine
+from runtime.errors import ModelError, one_line
+from runtime.predictor import Predictor
+from runtime.sniff import read_head, recognise
+from runtime.variants import format_for_suffix
 
 TIMEOUT = 30.0  # seconds for the child to load and run the model; these take well under one
 MIN_BYTES = 16  # smaller than any real model's header
 MARKER = "probe-refused: "  # prefixes the child's reason, apart from anything the engine prints
 TRY_BATCH = np.zeros((2, 28, 28), np.uint8)  # batch 2: also exercises resizing the input
 
-RUNTIME_ONLY = "the runtime runs the .tflite and .onnx exports (make export)"
-# First bytes of files that are not models the runtime runs, and what to tell the user about them.
-SIGNATURES = (
-    (b"version https://git-lfs", "a git-lfs pointer, not the model itself; fetch it with `git lfs pull`"),
-    (b"PK\x03\x04", f"a zip archive (a Keras .keras model?), not a TFLite or ONNX model; {RUNTIME_ONLY}"),
-    (b"\x89HDF\r\n\x1a\n", f"an HDF5 file (a Keras .h5 model?); {RUNTIME_ONLY}"),
-)
 ONNX_FIRST_BYTES = set(b"\x08\x12\x1a\x22\x28\x32\x3a\x42")  # protobuf tags of ModelProto's fields
 
 
 def content_problem(head: bytes, suffix: str) -> str | None:
     """Why the first bytes of a `.tflite`/`.onnx` file cannot be that model, or None if they may be."""
-    if not head:
-        return "empty file (0 bytes), not a model"
-    if len(head) < MIN_BYTES:
+    if 0 < len(head) < MIN_BYTES:
         return f"only {len(head)} bytes, too small to be a model"
-    for signature, reason in SIGNATURES:
-        if head.startswith(signature):
-            return reason
-    if head.lstrip()[:1] == b"<" and b"html" in head.lower():
-        return "an HTML page, not a model (a download that returned a web page?)"
-    if all(32 <= byte < 127 or byte in b"\t\r\n" for byte in head):
-        return "a text file, not a model"
+    what = recognise(head)
+    if what:
+        return f"{what}, not a model" if "model" not in what else what
     is_tflite = head[4:8] == b"TFL3"
     if suffix == ".onnx" and is_tflite:
         return "a TFLite model named .onnx; rename it to .tflite"
@@ -62,8 +53,7 @@ def content_problem(head: bytes, suffix: str) -> str | None:
 def check_content(path: Path) -> None:
     """Refuse a file whose first bytes say it is not the model its suffix promises."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(64)
+        head = read_head(path)
     except OSError as e:
         raise ModelError(path, f"cannot read it ({e.strerror})") from None
     reason = content_problem(head, path.suffix)
@@ -95,16 +85,15 @@ def probe(path: Path, threads: int, timeout: float = TIMEOUT) -> None:
 
 def try_model(path: Path, threads: int) -> None:
     """What the child does: load the model in this process and predict one small batch."""
-    from runtime.loader import describe, open_predictor
-
-    predictor = open_predictor(path, threads)
+    fmt = format_for_suffix(path.suffix)
+    engine = open_engine(path, fmt, threads)
     try:
-        probabilities = predictor.predict(TRY_BATCH)
+        probabilities = Predictor(engine, None, path).predict(TRY_BATCH)
     except Exception as e:  # the engines raise their own types when a model's graph is inconsistent
-        raise ModelError(path, f"loads but fails to run ({describe(e)})") from None
-    if probabilities.shape != (len(TRY_BATCH), 10):
+        raise ModelError(path, f"loads but fails to run ({one_line(e)})") from None
+    if probabilities.shape != (len(TRY_BATCH), engine.classes):
         raise ModelError(path, f"gives output of shape {list(probabilities.shape)} for "
-                               f"{len(TRY_BATCH)} images, not [{len(TRY_BATCH)}, 10]")
+                               f"{len(TRY_BATCH)} images, not [{len(TRY_BATCH)}, {engine.classes}]")
     if not np.isfinite(probabilities).all():
         raise ModelError(path, "gives non-finite probabilities (NaN or infinity)")
 

@@ -17,7 +17,7 @@ from runtime import report
 from runtime.dataset import CLASSES
 from runtime.files import sha256_file
 from runtime.manifest import MANIFEST, Manifest
-from runtime.variants import EXPORTED
+from runtime.variants import exported
 from tests.conftest import run_cli, run_python
 
 FIGURES = ("accuracy", "agreement", "max_abs_diff", "per_class_accuracy")
@@ -46,7 +46,7 @@ def expected_grid_size(tiles: int) -> tuple[int, int]:
 def test_figures_equal_the_manifest(artifacts, evaluated):
     data, _ = evaluated
     manifest = Manifest(artifacts / MANIFEST)
-    assert [row["variant"] for row in data["variants"]] == list(EXPORTED)
+    assert [row["variant"] for row in data["variants"]] == list(exported())
     for row in data["variants"]:
         entry = manifest.entry(row["variant"])
         assert {k: row[k] for k in FIGURES} == {k: entry[k] for k in FIGURES}, row["variant"]
@@ -62,13 +62,13 @@ def test_plain_table_names_every_variant_with_its_figures(artifacts, tmp_path):
     result = run_cli("runtime.evaluate", "--artifacts", artifacts, "--out", tmp_path)
     manifest = Manifest(artifacts / MANIFEST)
     lines = result.stdout.splitlines()
-    for name in ("keras", *EXPORTED):
+    for name in ("keras", *exported()):
         (row,) = [line for line in lines if line.split()[:1] == [name]]
         assert f"{manifest.entry(name)['accuracy']:.4f}" in row
     for label in CLASSES:  # the per-class table: one row per class, Keras plus four variants
         (row,) = [line for line in lines if line.startswith(label + " ")]
-        assert len(row[len(label):].split()) == 1 + len(EXPORTED)
-    assert lines[-1] == f"all {len(EXPORTED)} variants within tolerance"
+        assert len(row[len(label):].split()) == 1 + len(exported())
+    assert lines[-1] == f"all {len(exported())} variants within tolerance"
 
 
 def test_disagreement_grids_show_the_disagreeing_images(evaluated, test_set, artifacts):
@@ -117,7 +117,7 @@ def test_class_chart_shows_every_variant(evaluated):
     with Image.open(out / "per-class-accuracy.png") as chart:
         assert chart.format == "PNG" and chart.size == (1100, 520)
         colours = {colour for _, colour in chart.convert("RGB").getcolors(1 << 16)}
-    assert set(report.PALETTE[:len(EXPORTED)]) <= colours  # a dot colour per variant
+    assert set(report.PALETTE[:len(exported())]) <= colours  # a dot colour per variant
 
 
 def test_a_worse_variant_with_a_matching_checksum_fails(artifacts_copy):
@@ -136,7 +136,7 @@ def test_a_worse_variant_with_a_matching_checksum_fails(artifacts_copy):
     assert not rows["tflite-float32"]["ok"] and not data["ok"]
     assert any("agreement" in v for v in rows["tflite-float32"]["violations"])
     assert any("max_abs_diff" in v for v in rows["tflite-float32"]["violations"])
-    assert all(rows[name]["ok"] for name in EXPORTED if name != "tflite-float32")
+    assert all(rows[name]["ok"] for name in exported() if name != "tflite-float32")
     (line,) = stderr.strip().splitlines()[-1:]
     assert line.startswith("error: ") and "tflite-float32" in line and "Traceback" not in stderr
     assert (artifacts_copy / "evaluation" / "disagreements-tflite-float32.png").is_file()  # default --out
@@ -151,7 +151,7 @@ def test_a_tampered_variant_is_refused_and_the_others_still_evaluated(artifacts_
     assert status == 1
     rows = {row["variant"]: row for row in data["variants"]}
     assert "checksum mismatch" in rows["onnx-int8"]["error"]
-    assert all(rows[name]["ok"] for name in EXPORTED if name != "onnx-int8")
+    assert all(rows[name]["ok"] for name in exported() if name != "onnx-int8")
     assert "onnx-int8" in stderr and "Traceback" not in stderr
 
 

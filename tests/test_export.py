@@ -2,6 +2,7 @@
 by the manifest; a variant outside its tolerance is refused by the parity gate."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,12 +11,12 @@ import runtime
 from runtime.dataset import CLASSES, dataset_sha256
 from runtime.errors import ParityError
 from runtime.files import sha256_file
-from runtime.variants import EXPORTED, VARIANTS
+from runtime.variants import FORMATS, VARIANTS, exported
 
 keras = pytest.importorskip("keras", reason="export needs TensorFlow")
 onnx = pytest.importorskip("onnx")
 import export.__main__ as export_cli  # noqa: E402
-from export.onnx import OPSET, export_onnx  # noqa: E402
+from export.onnx import OPSET  # noqa: E402
 from export.tflite import export_tflite  # noqa: E402
 
 
@@ -34,7 +35,7 @@ def entry(manifest, name):
     return next(e for e in manifest["artifacts"] if e["variant"] == name)
 
 
-@pytest.mark.parametrize("name", EXPORTED)
+@pytest.mark.parametrize("name", exported())
 def test_variant_matches_keras_in_its_engine(artifacts, manifest, test_set, keras_probabilities, name):
     predictor = runtime.load(artifacts, variant=name)
     probabilities = predictor.predict(test_set[0])
@@ -106,10 +107,15 @@ def shifted_tflite(model, filepath, calibration=None):
     export_tflite(clone, filepath, calibration)
 
 
-def test_parity_gate_refuses_a_tampered_variant(artifacts_copy, capsys):
-    exporters = {"tflite": shifted_tflite, "onnx": export_onnx}
+@pytest.fixture
+def shifted(monkeypatch):
+    """The registry's TFLite exporter replaced by shifted_tflite."""
+    monkeypatch.setitem(FORMATS, "tflite", replace(FORMATS["tflite"], exporter=f"{__name__}:shifted_tflite"))
+
+
+def test_parity_gate_refuses_a_tampered_variant(artifacts_copy, shifted, capsys):
     with pytest.raises(ParityError) as error:
-        export_cli.export_all(artifacts_copy, exporters=exporters)
+        export_cli.export_all(artifacts_copy)
     assert "tflite-float32: agreement" in str(error.value)
     manifest = json.loads((artifacts_copy / "manifest.json").read_text())
     published = [e["variant"] for e in manifest["artifacts"]]
@@ -119,9 +125,7 @@ def test_parity_gate_refuses_a_tampered_variant(artifacts_copy, capsys):
     assert len(list(artifacts_copy.glob("run-*"))) == 1
 
 
-def test_export_cli_exits_1_with_one_line_when_the_gate_fails(artifacts_copy, monkeypatch, capsys):
-    monkeypatch.setattr(export_cli, "default_exporters",
-                        lambda: {"tflite": shifted_tflite, "onnx": export_onnx})
+def test_export_cli_exits_1_with_one_line_when_the_gate_fails(artifacts_copy, shifted, capsys):
     assert export_cli.main(["--artifacts", str(artifacts_copy)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: parity gate failed: ") and "tflite-float32" in err[-1]

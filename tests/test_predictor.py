@@ -16,7 +16,7 @@ import runtime
 from runtime.dataset import load_split
 from runtime.manifest import MANIFEST, Manifest
 from runtime.parity import compare, violations
-from runtime.variants import EXPORTED, VARIANTS
+from runtime.variants import VARIANTS, exported
 from tests.conftest import run_python
 
 THREADS = 8
@@ -26,7 +26,7 @@ MiB = 1 << 20
 
 @pytest.fixture(scope="module")
 def predictors(artifacts) -> dict[str, runtime.Predictor]:
-    return {name: runtime.load(artifacts, variant=name) for name in EXPORTED}
+    return {name: runtime.load(artifacts, variant=name) for name in exported()}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def reference(artifacts) -> np.ndarray:
         return npz["probabilities"]
 
 
-@pytest.mark.parametrize("name", EXPORTED)
+@pytest.mark.parametrize("name", exported())
 @pytest.mark.parametrize("size", [0, 1, 7, 1000])
 def test_any_batch_size(predictors, test_set, name, size):
     """A batch gives the same rows as its images one at a time (LiteRT resizes between them)."""
@@ -47,7 +47,7 @@ def test_any_batch_size(predictors, test_set, name, size):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=0.02)  # int8: 10 steps of 1/256
 
 
-@pytest.mark.parametrize("name", EXPORTED)
+@pytest.mark.parametrize("name", exported())
 def test_uint8_and_float_pixels_give_the_same_probabilities(predictors, test_set, name):
     images = test_set[0][:200]
     from_uint8 = predictors[name].predict(images)
@@ -55,7 +55,7 @@ def test_uint8_and_float_pixels_give_the_same_probabilities(predictors, test_set
     np.testing.assert_allclose(from_uint8, predictors[name].predict(images / 255.0), atol=1e-6)
 
 
-@pytest.mark.parametrize("name", EXPORTED)
+@pytest.mark.parametrize("name", exported())
 def test_a_single_image_is_a_batch_of_one(predictors, test_set, name):
     image = test_set[0][3]
     assert np.array_equal(predictors[name].predict(image), predictors[name].predict(image[np.newaxis]))
@@ -76,7 +76,7 @@ def test_wrong_dtypes_are_refused(predictors, dtype):
         predictors["onnx-float32"].predict(np.zeros((2, 28, 28), dtype))
 
 
-@pytest.mark.parametrize("name", EXPORTED)
+@pytest.mark.parametrize("name", exported())
 @pytest.mark.parametrize("value", [255.0, -0.5, np.nan, np.inf])
 def test_floats_outside_0_to_1_are_refused_not_misread(predictors, name, value):
     images = np.full((3, 28, 28), 0.5, np.float32)
@@ -86,7 +86,7 @@ def test_floats_outside_0_to_1_are_refused_not_misread(predictors, name, value):
         predictors[name].predict(images)
 
 
-@pytest.mark.parametrize("name", EXPORTED)
+@pytest.mark.parametrize("name", exported())
 def test_classify_matches_the_manifest_accuracy(artifacts, predictors, test_set, name):
     images, labels = test_set
     classes = predictors[name].classify(images)
@@ -95,7 +95,7 @@ def test_classify_matches_the_manifest_accuracy(artifacts, predictors, test_set,
     assert (classes == labels).mean() == Manifest(artifacts / MANIFEST).entry(name)["accuracy"]
 
 
-@pytest.mark.parametrize("name", EXPORTED)
+@pytest.mark.parametrize("name", exported())
 def test_every_variant_is_within_its_tolerance_of_keras(predictors, test_set, reference, name):
     """The whole test set in one call (not the export's batches of 1,000), held to the same rules."""
     images, labels = test_set
@@ -106,7 +106,7 @@ def test_every_variant_is_within_its_tolerance_of_keras(predictors, test_set, re
         assert 0 < figures.max_abs_diff < 0.5 and figures.agreement > 0.95
 
 
-@pytest.mark.parametrize("name", EXPORTED)
+@pytest.mark.parametrize("name", exported())
 def test_threads_parameter(artifacts, predictors, test_set, name):
     images = test_set[0][:1000]
     two = runtime.load(artifacts, variant=name, threads=2)
@@ -149,7 +149,7 @@ def predict_calls(predictor, images, plan):
     return [predictor.predict(images[first:first + size]) for first, size in plan]
 
 
-@pytest.mark.parametrize("name", EXPORTED)
+@pytest.mark.parametrize("name", exported())
 def test_shared_predictor_threads_equal_serial(predictors, test_set, name):
     """8 threads x 500 calls of mixed batch sizes on one Predictor: exactly the serial results."""
     images, predictor = test_set[0], predictors[name]
@@ -206,7 +206,7 @@ def load_cycles(artifacts: str, cycles: int, every: int = 100) -> list[float]:
     images = load_split("test")[0][:32]
     process, samples = psutil.Process(), []
     for cycle in range(1, cycles + 1):
-        for name in EXPORTED:
+        for name in exported():
             runtime.load(artifacts, variant=name).predict(images[cycle % 32:])
         if cycle % every == 0:
             samples.append(round(process.memory_info().rss / MiB, 1))
