@@ -1,18 +1,21 @@
 """Classify image files with an exported model, without TensorFlow.
 
     python -m runtime.predict shirt.png
-    python -m runtime.predict photos/ a.jpg --model onnx-float32 --top-k 3 --json
+    python -m runtime.predict photos/ a.jpg --model onnx-float32 --top-k 3 --json --workers 2
 
 Folders are searched recursively for image files (by suffix; the content then decides the format).
-Each image is prepared as `runtime.images` describes. Output: one line per image on stdout (JSON
-Lines with --json); a file that cannot be read gets one line "path: reason" on stderr and the other
-images are still classified. Exit status: 0 when every image was classified, 1 when any image or
-the model failed, 2 for a usage error. Imports stay light (numpy, Pillow, one engine) because a
-device pays the start-up time on every call.
+Each image is prepared as `runtime.images` describes. Output keeps input order: one line per image
+on stdout; a file that cannot be used gets one line "path: reason" on stderr, and with --json also
+a record {"path": ..., "error": ...} in its place on stdout, so a program learns every outcome.
+Large folders are split into chunks classified by --workers processes (Pillow holds the GIL for most
+of a small image, so threads would not help). Exit status: 0 when every image was classified, 1
+when any image or the model failed, 2 for a usage error. Imports stay light (numpy, Pillow, one
+engine) because a device pays the start-up time on every call.
 """
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import warnings
@@ -22,14 +25,16 @@ import numpy as np
 from PIL import Image
 
 from runtime.cli import positive, silence_stdout
-from runtime.dataset import CLASSES
-from runtime.errors import ImageError, ToolkitError
+from runtime.errors import ImageError, ModelError, ToolkitError
+from runtime.files import sha256_file
 from runtime.images import SUFFIXES, read_image
-from runtime.loader import DEFAULT_THREADS, load
+from runtime.loader import DEFAULT_THREADS, load, load_file
 from runtime.manifest import MANIFEST
+from runtime.predictor import Predictor
 from runtime.variants import DEFAULT_VARIANT, VARIANTS, exported
 
-BATCH = 256  # images classified per engine call: fast for folders, bounded memory
+CHUNK = 250  # images per engine call and per worker task: fast for folders, bounded memory
+CORES = len(os.sched_getaffinity(0))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -38,17 +43,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders (recursive)")
     parser.add_argument("--model", metavar="MODEL",
                         help=f"a variant in the manifest ({', '.join(exported())}; default {DEFAULT_VARIANT}, "
-                             "the smallest and integer-only) or a .tflite/.onnx file")
+                             "the smallest and integer-only) or a model file (.tflite, .onnx)")
     parser.add_argument("--artifacts", default="artifacts", type=Path,
                         help="folder holding manifest.json, or the manifest (default: artifacts)")
+    parser.add_argument("--classes", type=Path, metavar="LABELS",
+                        help="a text file with one class name per line, for a model file's outputs "
+                             "(default: the manifest's names; for a bare file with 10 outputs the "
+                             "Fashion-MNIST names, else 'class 0'...)")
     parser.add_argument("--top-k", type=positive, default=1, metavar="K",
-                        help=f"show the K most likely classes (1..{len(CLASSES)}, default 1)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
+                        help="show the K most likely classes (default 1)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per input (JSON Lines)")
     parser.add_argument("--threads", type=positive, default=DEFAULT_THREADS,
-                        help=f"engine threads (default {DEFAULT_THREADS}: best for one image at a time)")
+                        help=f"engine threads per process (default {DEFAULT_THREADS}: best for one image "
+                             "at a time)")
+    parser.add_argument("--workers", type=positive, default=CORES,
+                        help=f"processes for more than {CHUNK} images (default: the {CORES} cores here)")
     args = parser.parse_args(argv)
-    if args.top_k > len(CLASSES):
-        parser.error(f"--top-k must be at most {len(CLASSES)}, got {args.top_k}")
     # --model is a variant name, else a file (or a manifest or artifacts folder) for runtime.load
     if args.model is None or args.model in VARIANTS:  # the manifest's path, so a missing folder says so
         manifest = args.artifacts if args.artifacts.suffix == ".json" else args.artifacts / MANIFEST
@@ -58,7 +68,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     else:
         parser.error(f"--model {args.model!r} is neither a variant ({', '.join(exported())}) "
                      "nor a model file (.tflite, .onnx)")
+    if args.variant is not None and args.variant not in exported():
+        parser.error(f"--model {args.variant} needs TensorFlow; the runtime runs {', '.join(exported())}")
     return args
+
+
+def read_labels(path: Path) -> list[str]:
+    """Class names, one per line (blank lines ignored)."""
+    try:
+        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise ModelError(path, f"cannot read class names from it ({getattr(e, 'strerror', None) or e})") from None
 
 
 def image_paths(sources: list[str]):
@@ -81,41 +101,93 @@ def image_paths(sources: list[str]):
             yield ImageError(source, f"no images in this folder or below (looked for {' '.join(SUFFIXES)})")
 
 
-def describe(path: Path, probabilities: np.ndarray, top_k: int, as_json: bool) -> str:
-    """One output line for one image."""
-    top = np.argsort(-probabilities, kind="stable")[:top_k]
-    if not as_json:
-        return f"{path}: " + ", ".join(f"{CLASSES[i]} {probabilities[i]:.1%}" for i in top)
-    ranked = [{"class_id": int(i), "label": CLASSES[i], "probability": round(float(probabilities[i]), 6)}
-              for i in top]
-    return json.dumps({"path": str(path), **ranked[0], "top_k": ranked})
+class Classifier:
+    """Turns a chunk of paths into one record per path, in order: a result or an error."""
+
+    def __init__(self, predictor: Predictor, top_k: int):
+        self.predictor, self.top_k = predictor, top_k
+        self.model = {"variant": predictor.variant or predictor.path.name,
+                      "model_sha256": sha256_file(predictor.path)[:12]}
+
+    def records(self, paths: list) -> list[dict]:
+        records, images = [], []
+        for path in paths:
+            try:
+                if isinstance(path, ImageError):
+                    raise path
+                images.append(read_image(path))
+                records.append({"path": str(path)})
+            except ImageError as e:
+                records.append({"path": str(e.path), "error": e.reason})
+        classified = [r for r in records if "error" not in r]
+        if images:
+            for record, p in zip(classified, self.predictor.predict(np.stack(images)), strict=True):
+                record.update(self.ranked(p))
+        return [{**record, **self.model} for record in records]
+
+    def ranked(self, probabilities: np.ndarray) -> dict:
+        classes = self.predictor.classes
+        top = [{"class_id": int(i), "label": classes[i], "probability": round(float(probabilities[i]), 6)}
+               for i in np.argsort(-probabilities, kind="stable")[:self.top_k]]
+        return {**top[0], "top_k": top}
 
 
-def classify(predictor, paths, args) -> bool:
-    """Print a line per image; True when every image was classified."""
-    ok, batch, names = True, [], []
+def show(record: dict, as_json: bool) -> bool:
+    """Print one record (an error also as "path: reason" on stderr); True if it is a result."""
+    if "error" in record:
+        print(f"{record['path']}: {record['error']}", file=sys.stderr, flush=True)
+    if as_json:
+        print(json.dumps(record), flush="error" in record)
+    elif "error" not in record:
+        print(f"{record['path']}: " + ", ".join(f"{k['label']} {k['probability']:.1%}" for k in record["top_k"]))
+    return "error" not in record
 
-    def flush():
-        if batch:
-            for name, p in zip(names, predictor.predict(np.stack(batch)), strict=True):
-                print(describe(name, p, args.top_k, args.json), flush=False)
+
+_worker: Classifier | None = None  # each worker process's own, loaded on its first chunk
+
+
+def work(task: tuple) -> list[dict]:
+    global _worker
+    source, variant, threads, classes, top_k, chunk = task
+    if _worker is None:  # a bare file was already checked in a child process by the parent
+        predictor = load(source, variant, threads, classes) if variant else load_file(source, threads, False, classes)
+        _worker = Classifier(predictor, top_k)
+    return _worker.records(chunk)
+
+
+def classify(args, classes: list[str] | None) -> int:
+    """Print a record per input, in input order; the exit status."""
+    paths = list(image_paths(args.images))
+    chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
+    workers = min(args.workers, len(chunks))
+    # The pool is forked before this process loads an engine: engines' thread pools do not survive fork.
+    pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
+    try:
+        predictor = load(args.source, args.variant, args.threads, classes)
+        if args.top_k > len(predictor.classes):
+            print(f"error: --top-k {args.top_k} is more than the model's {len(predictor.classes)} classes",
+                  file=sys.stderr)
+            return 2
+        classifier = Classifier(predictor, args.top_k)
+        if predictor.logits:
+            print(f"note: {classifier.predictor.path.name} returns logits; probabilities are their softmax",
+                  file=sys.stderr)
+        if pool is None:
+            batches = map(classifier.records, chunks)
+        else:
+            variant = predictor.variant  # None for a bare file
+            tasks = [(predictor.path if variant is None else args.source, variant, args.threads, classes,
+                      args.top_k, chunk) for chunk in chunks]
+            batches = pool.imap(work, tasks)
+        ok = True
+        for batch in batches:
+            for record in batch:
+                ok &= show(record, args.json)
             sys.stdout.flush()
-            batch.clear()
-            names.clear()
-
-    for path in paths:
-        try:
-            if isinstance(path, ImageError):
-                raise path
-            batch.append(read_image(path))
-            names.append(path)
-        except ImageError as e:
-            print(e, file=sys.stderr, flush=True)
-            ok = False
-        if len(batch) == BATCH:
-            flush()
-    flush()
-    return ok
+        return 0 if ok else 1
+    finally:
+        if pool is not None:
+            pool.terminate()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,8 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", module=r"PIL\.")
     warnings.simplefilter("error", Image.DecompressionBombWarning)
     try:
-        predictor = load(args.source, variant=args.variant, threads=args.threads)
-        return 0 if classify(predictor, image_paths(args.images), args) else 1
+        classes = read_labels(args.classes) if args.classes else None
+        return classify(args, classes)
     except ToolkitError as e:
         print(e, file=sys.stderr)
         return 1

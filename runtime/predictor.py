@@ -31,7 +31,10 @@ class Predictor:
                                    "were given")
         self.classes = list(classes or default_classes(engine.classes))
         self.logits = False
-        self.logits = not is_probability(self.predict(PROBES))
+        scores = self.predict(PROBES)
+        if scores.shape != (len(PROBES), engine.classes):
+            raise ModelError(path, f"gives {scores.shape[-1]} scores per image, not {engine.classes} as it declares")
+        self.logits = not is_probability(scores)
 
     def predict(self, images) -> np.ndarray:
         """Probabilities (N, classes) for images (N, 28, 28) or one (28, 28): uint8 0..255 or float 0..1."""

@@ -13,9 +13,20 @@ from pathlib import Path
 import pytest
 
 from runtime.dataset import load_split
+from tests.tiny import TinyModel
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK_EPOCHS = 2  # enough for ~0.85 accuracy; the real recipe runs in test_end_to_end.py
+TINY_MODEL = TinyModel(classes=10)
+TINY = ("tflite-float32", "tflite-int8", "onnx-float32", "onnx-int8")  # the tiny model's variants
+
+
+def pytest_collection_modifyitems(items):
+    """A test that needs the trained export (or Keras) is marked `tensorflow`; `make test-fast`
+    runs the others."""
+    for item in items:
+        if {"artifacts", "keras_model"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.tensorflow)
 
 
 def run_cli(*args, timeout=600, check=True, **kwargs) -> subprocess.CompletedProcess:
@@ -52,3 +63,18 @@ def artifacts(tmp_path_factory) -> Path:
 def artifacts_copy(artifacts, tmp_path) -> Path:
     """A private copy of `artifacts` that a test may change or damage."""
     return Path(shutil.copytree(artifacts, tmp_path / "artifacts"))
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory, test_set) -> dict[str, Path]:
+    """TINY_MODEL in four variants, built without TensorFlow: variant name -> file."""
+    folder = tmp_path_factory.mktemp("tiny")
+    models = {}
+    for name in TINY:
+        fmt, precision = name.split("-")
+        path = folder / f"tiny_{precision}.{fmt}"
+        if fmt == "tflite":
+            models[name] = TINY_MODEL.tflite(path, int8=precision == "int8")
+        else:
+            models[name] = TINY_MODEL.onnx(path, int8=precision == "int8", calibration=test_set[0][:200])
+    return models

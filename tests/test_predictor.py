@@ -17,7 +17,7 @@ from runtime.dataset import load_split
 from runtime.manifest import MANIFEST, Manifest
 from runtime.parity import compare, violations
 from runtime.variants import VARIANTS, exported
-from tests.conftest import run_python
+from tests.conftest import TINY, TINY_MODEL, run_python
 
 THREADS = 8
 JOIN_TIMEOUT = 120  # seconds; a deadlock fails the test instead of hanging the suite
@@ -25,8 +25,9 @@ MiB = 1 << 20
 
 
 @pytest.fixture(scope="module")
-def predictors(artifacts) -> dict[str, runtime.Predictor]:
-    return {name: runtime.load(artifacts, variant=name) for name in exported()}
+def predictors(tiny_models) -> dict[str, runtime.Predictor]:
+    """The tiny model's four variants, as bare files (each checked in a child process first)."""
+    return {name: runtime.load(path) for name, path in tiny_models.items()}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,25 @@ def reference(artifacts) -> np.ndarray:
         return npz["probabilities"]
 
 
-@pytest.mark.parametrize("name", exported())
+@pytest.fixture(scope="module")
+def trained(artifacts) -> dict[str, runtime.Predictor]:
+    return {name: runtime.load(artifacts, variant=name) for name in exported()}
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_each_variant_computes_the_model(predictors, test_set, name):
+    """The same numbers as numpy computes from the weights: exactly for float32, within a few
+    output steps for int8."""
+    images = test_set[0][:2000]
+    expected, found = TINY_MODEL.reference(images), predictors[name].predict(images)
+    if name.endswith("float32"):
+        np.testing.assert_allclose(found, expected, atol=1e-5)
+    else:
+        assert np.abs(found - expected).max() < 0.2
+        assert (found.argmax(1) == expected.argmax(1)).mean() > 0.95
+
+
+@pytest.mark.parametrize("name", TINY)
 @pytest.mark.parametrize("size", [0, 1, 7, 1000])
 def test_any_batch_size(predictors, test_set, name, size):
     """A batch gives the same rows as its images one at a time (LiteRT resizes between them)."""
@@ -47,7 +66,7 @@ def test_any_batch_size(predictors, test_set, name, size):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=0.02)  # int8: 10 steps of 1/256
 
 
-@pytest.mark.parametrize("name", exported())
+@pytest.mark.parametrize("name", TINY)
 def test_uint8_and_float_pixels_give_the_same_probabilities(predictors, test_set, name):
     images = test_set[0][:200]
     from_uint8 = predictors[name].predict(images)
@@ -55,7 +74,7 @@ def test_uint8_and_float_pixels_give_the_same_probabilities(predictors, test_set
     np.testing.assert_allclose(from_uint8, predictors[name].predict(images / 255.0), atol=1e-6)
 
 
-@pytest.mark.parametrize("name", exported())
+@pytest.mark.parametrize("name", TINY)
 def test_a_single_image_is_a_batch_of_one(predictors, test_set, name):
     image = test_set[0][3]
     assert np.array_equal(predictors[name].predict(image), predictors[name].predict(image[np.newaxis]))
@@ -76,7 +95,7 @@ def test_wrong_dtypes_are_refused(predictors, dtype):
         predictors["onnx-float32"].predict(np.zeros((2, 28, 28), dtype))
 
 
-@pytest.mark.parametrize("name", exported())
+@pytest.mark.parametrize("name", TINY)
 @pytest.mark.parametrize("value", [255.0, -0.5, np.nan, np.inf])
 def test_floats_outside_0_to_1_are_refused_not_misread(predictors, name, value):
     images = np.full((3, 28, 28), 0.5, np.float32)
@@ -87,29 +106,29 @@ def test_floats_outside_0_to_1_are_refused_not_misread(predictors, name, value):
 
 
 @pytest.mark.parametrize("name", exported())
-def test_classify_matches_the_manifest_accuracy(artifacts, predictors, test_set, name):
+def test_classify_matches_the_manifest_accuracy(artifacts, trained, test_set, name):
     images, labels = test_set
-    classes = predictors[name].classify(images)
+    classes = trained[name].classify(images)
     assert classes.shape == (10_000,) and classes.dtype.kind in "iu"
-    assert np.array_equal(classes, predictors[name].predict(images).argmax(axis=1))
+    assert np.array_equal(classes, trained[name].predict(images).argmax(axis=1))
     assert (classes == labels).mean() == Manifest(artifacts / MANIFEST).entry(name)["accuracy"]
 
 
 @pytest.mark.parametrize("name", exported())
-def test_every_variant_is_within_its_tolerance_of_keras(predictors, test_set, reference, name):
+def test_every_variant_is_within_its_tolerance_of_keras(trained, test_set, reference, name):
     """The whole test set in one call (not the export's batches of 1,000), held to the same rules."""
     images, labels = test_set
-    figures = compare(predictors[name].predict(images), labels, reference)
+    figures = compare(trained[name].predict(images), labels, reference)
     keras_accuracy = float((reference.argmax(1) == labels).mean())
     assert violations(VARIANTS[name], figures, keras_accuracy) == []
     if VARIANTS[name].precision == "int8":  # rounding shows, but stays a few output steps wide
         assert 0 < figures.max_abs_diff < 0.5 and figures.agreement > 0.95
 
 
-@pytest.mark.parametrize("name", exported())
-def test_threads_parameter(artifacts, predictors, test_set, name):
+@pytest.mark.parametrize("name", TINY)
+def test_threads_parameter(tiny_models, predictors, test_set, name):
     images = test_set[0][:1000]
-    two = runtime.load(artifacts, variant=name, threads=2)
+    two = runtime.load(tiny_models[name], threads=2)
     np.testing.assert_allclose(two.predict(images), predictors[name].predict(images), atol=1e-6)
     if VARIANTS[name].format == "onnx":  # the one engine that tells its thread count back
         assert two.engine.session.get_session_options().intra_op_num_threads == 2
@@ -149,7 +168,7 @@ def predict_calls(predictor, images, plan):
     return [predictor.predict(images[first:first + size]) for first, size in plan]
 
 
-@pytest.mark.parametrize("name", exported())
+@pytest.mark.parametrize("name", TINY)
 def test_shared_predictor_threads_equal_serial(predictors, test_set, name):
     """8 threads x 500 calls of mixed batch sizes on one Predictor: exactly the serial results."""
     images, predictor = test_set[0], predictors[name]
