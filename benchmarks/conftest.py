@@ -50,6 +50,15 @@ def png_files(suite, tmp_path_factory) -> list[Path]:
     return paths
 
 
+@pytest.fixture(scope="session")
+def png_folder(suite, tmp_path_factory) -> Path:
+    """suite.folder_size test images as PNG files in one folder."""
+    folder = tmp_path_factory.mktemp("folder")
+    for i, image in enumerate(suite.images[:suite.folder_size]):
+        Image.fromarray(image).save(folder / f"{i:05d}.png")
+    return folder
+
+
 def report(config) -> dict | None:
     """The session's report, built once at its end; None when nothing was measured."""
     if REPORT not in config.stash:

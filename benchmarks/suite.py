@@ -9,6 +9,7 @@ tests are skipped (engine or TensorFlow not installed) or failed (an error), nev
 import gc
 import importlib.util
 import os
+import sys
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,7 +26,6 @@ from runtime.manifest import MANIFEST, Manifest
 from runtime.variants import format_of
 
 
-
 @dataclass(frozen=True)
 class Plan:
     seconds: float  # time budget of one timing; the round count follows from the cost of a call
@@ -36,8 +36,13 @@ class Plan:
     load_rounds: int  # loads of each variant (load time, first inference)
 
 
-FULL = Plan(seconds=0.5, min_rounds=15, max_rounds=5000, warmup=0.1, process_rounds=5, load_rounds=10)
-SMOKE = Plan(seconds=0.002, min_rounds=3, max_rounds=20, warmup=0.0, process_rounds=1, load_rounds=2)
+    folder_size: int  # PNG files in the folder given to the predict CLI
+
+
+FULL = Plan(seconds=0.5, min_rounds=15, max_rounds=5000, warmup=0.1, process_rounds=5, load_rounds=10,
+            folder_size=10_000)
+SMOKE = Plan(seconds=0.002, min_rounds=3, max_rounds=20, warmup=0.0, process_rounds=1, load_rounds=2,
+             folder_size=600)  # more than one chunk of 250: the workers are used
 
 
 class Suite:
@@ -46,6 +51,8 @@ class Suite:
         self.plan = SMOKE if smoke else FULL
         self.results = results
         self.all_cores = len(os.sched_getaffinity(0))
+        self.folder_size = self.plan.folder_size
+        self.python = sys.executable
 
     @cached_property
     def manifest(self) -> Manifest:

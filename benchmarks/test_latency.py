@@ -26,5 +26,5 @@ def test_batch1(benchmark, suite, variant, threads):
 @pytest.mark.parametrize("variant", exported())
 def test_bare_engine(benchmark, suite, variant):
     path = suite.model_path(variant)
-    call = suite.guard(variant, lambda: bare_call(path, suite.images[:1], threads=1))
+    call = suite.guard(variant, lambda: bare_call(variant, path, suite.images[:1], threads=1))
     suite.time(benchmark, variant, "bare", call, threads=1)

@@ -22,8 +22,8 @@ from PIL import Image
 import runtime
 from runtime.manifest import MANIFEST, Manifest
 from runtime.probe import probe
-from tests.tiny import TinyModel
 from tests.conftest import ROOT, run_cli, run_python
+from tests.tiny import TinyModel
 
 TIMEOUT = 60  # seconds for one bare load (the probe itself gives up after 30)
 LOAD = """

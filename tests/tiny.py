@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+
 @dataclass
 class TinyModel:
     classes: int = 10

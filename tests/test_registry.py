@@ -1,0 +1,65 @@
+"""The format registry is the one place that says what exists: a format added there alone is
+exported, gated, loaded, evaluated and benchmarked. And no code reaches into a library's private
+attributes."""
+
+import json
+import re
+import subprocess
+import sys
+
+from runtime.variants import FORMATS, VARIANTS, exported, format_for_suffix
+from tests.conftest import ROOT
+
+REGISTER = "import tests.fake_format; "
+PRIVATE = re.compile(r"\._[a-z]\w*|\btensorflow\.python\b|\bimport _|from \w+\._")
+
+
+def run(code: str, timeout=600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_the_table_answers_every_question():
+    assert exported() == ["tflite-float32", "tflite-int8", "onnx-float32", "onnx-int8"]
+    assert format_for_suffix(".tflite").name == "tflite" and format_for_suffix(".keras") is None
+    for variant in VARIANTS.values():
+        fmt = FORMATS[variant.format]
+        assert variant.filename.endswith(fmt.suffix)
+        assert fmt.engine is None or fmt.engine.startswith("runtime.engines.")
+
+
+def test_a_format_added_to_the_registry_alone_is_exported_evaluated_and_benchmarked(artifacts_copy, tmp_path):
+    folder = artifacts_copy
+    export = run(REGISTER + f"from export.__main__ import main; raise SystemExit(main(['--artifacts', {str(folder)!r}]))")
+    assert export.returncode == 0, export.stderr
+    assert "npz-float32" in export.stdout and "ok" in export.stdout.split("npz-float32")[1].splitlines()[0]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    entry = next(e for e in manifest["artifacts"] if e["variant"] == "npz-float32")
+    assert entry["format"] == "npz" and entry["agreement"] >= 0.999
+
+    evaluate = run(REGISTER + f"from runtime.evaluate import main; raise SystemExit(main(['--artifacts', {str(folder)!r}, '--json']))")
+    assert evaluate.returncode == 0, evaluate.stderr
+    rows = {row["variant"]: row for row in json.loads(evaluate.stdout)["variants"]}
+    assert rows["npz-float32"]["ok"] and rows["npz-float32"]["agreement"] >= 0.999
+
+    bench = subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.fake_format", "--benchmark", "--smoke",
+                            f"--artifacts={folder}", f"--report-dir={tmp_path}"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=600)
+    assert bench.returncode == 0, bench.stdout[-3000:]
+    saved = json.loads((tmp_path / "benchmark.json").read_text())
+    rows = {row["variant"]: row for row in saved["fmnist_edge"]["rows"]}
+    assert rows["npz-float32"]["status"] == "ok" and rows["npz-float32"]["b1_p50"] > 0
+
+
+def test_no_private_attribute_of_another_library_is_used():
+    """`obj._name` of LiteRT, onnxruntime, TensorFlow or tf2onnx (or their private modules) nowhere in
+    runtime/, export/ or benchmarks/. Our own names never start with an underscore there either, so
+    the rule needs no list of exceptions."""
+    found = []
+    for folder in ("runtime", "export", "benchmarks"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                code = line.split("#")[0]
+                if PRIVATE.search(code.replace("__", "")):
+                    found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)
