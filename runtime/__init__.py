@@ -9,7 +9,9 @@ from runtime.dataset import CLASSES
 from runtime.errors import DataError, ImageError, ModelError, ParityError, ToolkitError
 from runtime.loader import DEFAULT_THREADS, load
 from runtime.predictor import Predictor
-from runtime.variants import DEFAULT_VARIANT, VARIANTS
+from runtime.variants import DEFAULT_VARIANT, VARIANTS, load_plugins
+
+load_plugins()
 
 __all__ = ["CLASSES", "DEFAULT_THREADS", "DEFAULT_VARIANT", "VARIANTS", "DataError", "ImageError",
            "ModelError", "ParityError", "Predictor", "ToolkitError", "load"]

@@ -2,6 +2,9 @@
 benchmarks and the bundle all learn from here what exists. Adding a variant is one entry here plus,
 for a new format, one engine module and one exporter module.
 
+Formats of your own: modules named in $FMNIST_FORMATS (comma-separated) are imported with the
+`runtime` package and may register() more; every process started with that variable sees them.
+
 Engines and exporters are named as "module:attribute" and imported only when a model of their kind
 is loaded or exported, so importing `runtime` stays cheap and a device needs only its own engine.
 Tolerances are data on the table: float variants must reproduce Keras, int8 variants may round but
@@ -9,6 +12,7 @@ must keep its accuracy.
 """
 
 import importlib
+import os
 from dataclasses import dataclass
 
 
@@ -94,3 +98,13 @@ def resolve(target: str):
     """Import "module:attribute" and return the attribute."""
     module, _, attribute = target.partition(":")
     return getattr(importlib.import_module(module), attribute)
+
+
+PLUGINS_ENV = "FMNIST_FORMATS"
+
+
+def load_plugins() -> None:
+    """Import the modules named in $FMNIST_FORMATS (runtime/__init__.py does, once the package and its
+    engine base are importable)."""
+    for module in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
+        importlib.import_module(module)

@@ -1,6 +1,6 @@
 """A format added through the registry alone: the Keras model's Dense weights in an `.npz`, run by
-numpy. Importing this module registers it (`pytest -p tests.fake_format` does so for a benchmark
-run); nothing else in the tree knows it exists.
+numpy. Importing this module registers it (FMNIST_FORMATS=tests.fake_format does so in every
+process); nothing else in the tree knows it exists.
 """
 
 from pathlib import Path

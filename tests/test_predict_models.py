@@ -65,6 +65,12 @@ def test_class_names_from_a_labels_file(tmp_path, pngs):
     assert wrong.stderr == f"{path}: gives 5 class scores, but 2 class names were given\n"
 
 
+def test_top_k_beyond_the_class_count_is_a_usage_error(tiny_models, pngs):
+    result = predict("--model", tiny_models["tflite-float32"], "--top-k", "11", pngs[0][0])
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == "error: --top-k 11 is more than the model's 10 classes\n"
+
+
 def two_inputs(path):
     import onnx
     from onnx import TensorProto, helper

@@ -3,20 +3,21 @@ exported, gated, loaded, evaluated and benchmarked. And no code reaches into a l
 attributes."""
 
 import json
+import os
 import re
 import subprocess
 import sys
 
-from runtime.variants import FORMATS, VARIANTS, exported, format_for_suffix
+from runtime.variants import FORMATS, PLUGINS_ENV, VARIANTS, exported, format_for_suffix
 from tests.conftest import ROOT
 
-REGISTER = "import tests.fake_format; "
+PLUGIN = {**os.environ, PLUGINS_ENV: "tests.fake_format"}  # every process started with it sees the format
 PRIVATE = re.compile(r"\._[a-z]\w*|\btensorflow\.python\b|\bimport _|from \w+\._")
 
 
-def run(code: str, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, env=PLUGIN)
 
 
 def test_the_table_answers_every_question():
@@ -30,21 +31,19 @@ def test_the_table_answers_every_question():
 
 def test_a_format_added_to_the_registry_alone_is_exported_evaluated_and_benchmarked(artifacts_copy, tmp_path):
     folder = artifacts_copy
-    export = run(REGISTER + f"from export.__main__ import main; raise SystemExit(main(['--artifacts', {str(folder)!r}]))")
+    export = run("export", "--artifacts", folder)
     assert export.returncode == 0, export.stderr
     assert "npz-float32" in export.stdout and "ok" in export.stdout.split("npz-float32")[1].splitlines()[0]
     manifest = json.loads((folder / "manifest.json").read_text())
     entry = next(e for e in manifest["artifacts"] if e["variant"] == "npz-float32")
     assert entry["format"] == "npz" and entry["agreement"] >= 0.999
 
-    evaluate = run(REGISTER + f"from runtime.evaluate import main; raise SystemExit(main(['--artifacts', {str(folder)!r}, '--json']))")
+    evaluate = run("runtime.evaluate", "--artifacts", folder, "--json")
     assert evaluate.returncode == 0, evaluate.stderr
     rows = {row["variant"]: row for row in json.loads(evaluate.stdout)["variants"]}
     assert rows["npz-float32"]["ok"] and rows["npz-float32"]["agreement"] >= 0.999
 
-    bench = subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.fake_format", "--benchmark", "--smoke",
-                            f"--artifacts={folder}", f"--report-dir={tmp_path}"], cwd=ROOT, capture_output=True,
-                           text=True, timeout=600)
+    bench = run("pytest", "--benchmark", "--smoke", f"--artifacts={folder}", f"--report-dir={tmp_path}")
     assert bench.returncode == 0, bench.stdout[-3000:]
     saved = json.loads((tmp_path / "benchmark.json").read_text())
     rows = {row["variant"]: row for row in saved["fmnist_edge"]["rows"]}
