@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(items):
     """A test that needs the trained export (or Keras) is marked `tensorflow`; `make test-fast`
     runs the others."""
     for item in items:
-        if {"artifacts", "keras_model"} & set(getattr(item, "fixturenames", ())):
+        if {"artifacts", "keras"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.tensorflow)
 
 
@@ -42,6 +42,12 @@ def run_python(code: str, timeout=120) -> subprocess.CompletedProcess:
     """Run a snippet in a fresh interpreter (a clean sys.modules), from the repository root."""
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, check=True)
+
+
+@pytest.fixture(scope="session")
+def keras():
+    """Keras, and with it TensorFlow: imported when a test needs it, never while collecting."""
+    return pytest.importorskip("keras", reason="needs TensorFlow (the train dependency group)")
 
 
 @pytest.fixture(scope="session")

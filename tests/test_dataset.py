@@ -92,7 +92,7 @@ def test_missing_data_says_where_it_looked_and_how_to_get_it(tmp_path, monkeypat
     assert DATA_ENV in message
 
 
-def test_train_refuses_damaged_data_before_training(data_copy, tmp_path):
+def test_train_refuses_damaged_data_before_training(data_copy, tmp_path, keras):
     (data_copy / TEST_LABELS).write_bytes(b"")
     env = {**os.environ, DATA_ENV: str(data_copy)}
     result = run_cli("train", "--out", tmp_path / "out", check=False, env=env)

@@ -10,7 +10,7 @@ from tests.conftest import ROOT
 
 
 @pytest.mark.slow
-def test_make_train_export_real_recipe(tmp_path, test_set):
+def test_make_train_export_real_recipe(tmp_path, test_set, keras):
     folder = tmp_path / "artifacts"
     result = subprocess.run(["make", "train", "export", f"ARTIFACTS={folder}"], cwd=ROOT,
                             capture_output=True, text=True, timeout=900)

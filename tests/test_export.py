@@ -13,11 +13,12 @@ from runtime.errors import ParityError
 from runtime.files import sha256_file
 from runtime.variants import FORMATS, VARIANTS, exported
 
-keras = pytest.importorskip("keras", reason="export needs TensorFlow")
-onnx = pytest.importorskip("onnx")
-import export.__main__ as export_cli  # noqa: E402
-from export.onnx import OPSET  # noqa: E402
-from export.tflite import export_tflite  # noqa: E402
+
+@pytest.fixture(scope="module")
+def export_cli(keras):
+    import export.__main__
+
+    return export.__main__
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def manifest(artifacts):
 
 
 @pytest.fixture(scope="module")
-def keras_probabilities(artifacts, test_set):
+def keras_probabilities(artifacts, test_set, keras):
     model = keras.saving.load_model(artifacts / "model.keras", safe_mode=True)
     return model.predict(test_set[0].astype(np.float32) / 255.0, batch_size=1000, verbose=0)
 
@@ -86,6 +87,10 @@ def test_tflite_int8_is_integer_only(artifacts, manifest):
 
 @pytest.mark.parametrize("name", ["onnx-float32", "onnx-int8"])
 def test_onnx_is_valid_with_a_dynamic_batch(artifacts, manifest, name):
+    import onnx
+
+    from export.onnx import OPSET
+
     model = onnx.load(artifacts / entry(manifest, name)["path"])
     onnx.checker.check_model(model, full_check=True)
     assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= OPSET >= 17
@@ -100,6 +105,10 @@ def test_onnx_is_valid_with_a_dynamic_batch(artifacts, manifest, name):
 
 def shifted_tflite(model, filepath, calibration=None):
     """A broken exporter: adds 3 to the first class's logit before exporting."""
+    import keras
+
+    from export.tflite import export_tflite
+
     clone = keras.models.clone_model(model)
     weights = model.get_weights()
     weights[-1] = weights[-1] + np.eye(10, dtype=np.float32)[0] * 3.0
@@ -113,7 +122,7 @@ def shifted(monkeypatch):
     monkeypatch.setitem(FORMATS, "tflite", replace(FORMATS["tflite"], exporter=f"{__name__}:shifted_tflite"))
 
 
-def test_parity_gate_refuses_a_tampered_variant(artifacts_copy, shifted, capsys):
+def test_parity_gate_refuses_a_tampered_variant(artifacts_copy, shifted, export_cli, capsys):
     with pytest.raises(ParityError) as error:
         export_cli.export_all(artifacts_copy)
     assert "tflite-float32: agreement" in str(error.value)
@@ -125,7 +134,7 @@ def test_parity_gate_refuses_a_tampered_variant(artifacts_copy, shifted, capsys)
     assert len(list(artifacts_copy.glob("run-*"))) == 1
 
 
-def test_export_cli_exits_1_with_one_line_when_the_gate_fails(artifacts_copy, shifted, capsys):
+def test_export_cli_exits_1_with_one_line_when_the_gate_fails(artifacts_copy, shifted, export_cli, capsys):
     assert export_cli.main(["--artifacts", str(artifacts_copy)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: parity gate failed: ") and "tflite-float32" in err[-1]

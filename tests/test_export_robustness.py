@@ -179,7 +179,7 @@ def test_export_refuses_a_tampered_keras_model_before_loading_it(artifacts_copy)
     assert sorted(artifacts_copy.glob("run-*")) == runs_before  # refused before any work began
 
 
-def test_export_loads_keras_in_safe_mode_so_python_code_in_a_model_never_runs(tmp_path):
+def test_export_loads_keras_in_safe_mode_so_python_code_in_a_model_never_runs(tmp_path, keras):
     """Even with a checksum that matches, a model carrying Python code is refused, its code unrun."""
     folder, marker = tmp_path / "hostile", tmp_path / "lambda-ran"
     folder.mkdir()
