@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from benchmarks import chart, rows, table
-from benchmarks.machine import describe
+from benchmarks.machine import fingerprint
 from benchmarks.results import Results
 from benchmarks.suite import Suite
 from runtime.files import atomic_path
@@ -67,7 +67,7 @@ def report(config) -> dict | None:
             return None
         suite = Suite(Path(config.getoption("bench_artifacts")), False, results)
         elapsed = time.monotonic() - config.stash[STARTED]
-        config.stash[REPORT] = rows.build(results, suite.manifest, describe(), elapsed)
+        config.stash[REPORT] = rows.build(results, suite.manifest, fingerprint(), elapsed)
     return config.stash[REPORT]
 
 

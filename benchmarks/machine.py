@@ -20,7 +20,7 @@ LIBRARIES = ("numpy", "pillow", "ai-edge-litert", "onnxruntime", "tensorflow-cpu
 BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 
 
-def describe() -> dict:
+def fingerprint() -> dict:
     info = cpuinfo.get_cpu_info()
     flags = set(info.get("flags", []))
     versions = {}

@@ -240,10 +240,13 @@ def test_genuine_bare_files_pass_the_probe_and_match_the_manifest_path(artifacts
 
 def test_the_manifest_path_starts_no_child_process(artifacts, monkeypatch):
     """With a manifest the checksum is the guard: no probe, so loading stays fast on a device."""
-    monkeypatch.setattr("runtime.probe.subprocess.run", None)  # starting a child now fails
+    children = []
+    start_child = subprocess.run
+    monkeypatch.setattr("runtime.probe.subprocess.run", lambda *a, **k: children.append(a) or start_child(*a, **k))
     runtime.load(artifacts, variant="tflite-int8")
-    with pytest.raises(TypeError, match="not callable"):  # while a bare file does start one
-        runtime.load(Manifest(artifacts / MANIFEST).verified("tflite-int8"))
+    assert children == []
+    runtime.load(Manifest(artifacts / MANIFEST).verified("tflite-int8"))  # a bare file does start one
+    assert len(children) == 1 and children[0][0][1:3] == ["-m", "runtime.probe"]
 
 
 CHILD_MISBEHAVES = """

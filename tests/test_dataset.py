@@ -29,10 +29,14 @@ def test_real_train_split():
     assert np.bincount(labels).tolist() == [6000] * len(CLASSES)
 
 
-def test_dataset_checksums_cover_the_four_files():
-    sums = dataset_sha256()
-    assert sorted(sums) == sorted(split_files())
-    assert all(len(s) == 64 for s in sums.values()) and len(set(sums.values())) == 4
+def test_dataset_checksums_name_exactly_the_changed_file(data_copy):
+    """What the manifest's sums are for: a changed data file changes its own sum and no other."""
+    sums = dataset_sha256(data_copy)
+    assert sorted(sums) == sorted(split_files()) and sums == dataset_sha256()
+    changed = data_copy / TEST_LABELS
+    changed.write_bytes(changed.read_bytes() + b"\0")
+    after = dataset_sha256(data_copy)
+    assert [name for name in sums if sums[name] != after[name]] == [TEST_LABELS]
 
 
 @pytest.fixture
