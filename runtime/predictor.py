@@ -53,7 +53,9 @@ class Predictor:
             raise ValueError(f"expected uint8 (0..255) or float (0..1) images, got {x.dtype}")
         if not len(x):
             return np.zeros((0, self.engine.classes), np.float32)
-        y = self.engine.run(x.reshape(len(x), *self.engine.input_shape))
+        if self.engine.input_shape != IMAGE:
+            x = x.reshape(len(x), *self.engine.input_shape)  # e.g. (N, 28, 28, 1)
+        y = self.engine.run(x)
         y = self.scores.take(y) if self.scores is not None else y.astype(np.float32, copy=False)
         return softmax(y) if self.logits else y
 
