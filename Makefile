@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 ARTIFACTS ?= artifacts
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data train export evaluate predict test bench bench-train bundle lint clean
+.PHONY: setup data train export evaluate predict test test-fast bench bench-train bundle lint clean
 
 setup: $(STAMP) data
 
@@ -43,6 +43,10 @@ predict: setup
 
 test: setup
 	$(PY) -m pytest
+
+# Everything that needs no TensorFlow (engines, Predictor, images, CLIs on tiny models): under a minute
+test-fast: setup
+	$(PY) -m pytest -m "not tensorflow"
 
 # Latency of every variant on this CPU: one table, and benchmarks/results/{benchmark.json,report.md,report.png}
 bench: setup
