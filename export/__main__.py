@@ -11,6 +11,7 @@ model that cannot be exported gets one line saying why, exit status 1, and nothi
 """
 
 import argparse
+import re
 import shutil
 import sys
 import time
@@ -29,6 +30,9 @@ from runtime.variants import VARIANTS, exported, format_of, resolve
 
 CALIBRATION_IMAGES = 1000  # drawn from the training set; int8 needs at least 500
 CALIBRATION_SEED = 0
+# How the converters name an operation they have no kernel for (TFLite; tf2onnx; onnx's checker).
+UNSUPPORTED_OP = re.compile(r"'tf\.(\w+)' op is neither a custom op nor a flex op"
+                            r"|Tensorflow op \[[^\]]*: (\w+)\] is not supported|No Op registered for (\w+)")
 
 
 def export_all(folder: Path, source: ModelSource | None = None, log=print) -> Path:
@@ -83,7 +87,7 @@ def export_into(run: Path, source: ModelSource, checked: CheckedModel, data: Pat
         try:
             exporter(checked.model, path, calibration if variant.precision == "int8" else None)
         except Exception as e:  # converters raise their own types; each means "this model cannot be"
-            raise ModelError(source.path, f"cannot be exported to {name}: {one_line(e)}") from None
+            raise ModelError(source.path, f"cannot be exported to {name}: {refusal(e)}") from None
         figures[name] = measure(load_file(path, isolate=False), test_images, test_labels, reference)
         failures[name] = violations(variant, figures[name], keras_accuracy)
         verdict = "FAIL " + ", ".join(failures[name]) if failures[name] else "ok"
@@ -91,6 +95,12 @@ def export_into(run: Path, source: ModelSource, checked: CheckedModel, data: Pat
             f"  agreement {figures[name].agreement:.4f}  max_abs_diff {figures[name].max_abs_diff:.1e}"
             f"  ({time.perf_counter() - started:.1f} s)  {verdict}", flush=True)
     return figures, failures
+
+
+def refusal(error: Exception) -> str:
+    """A converter's error as one line: the operations it has no kernel for, when it names them."""
+    ops = sorted({op for match in UNSUPPORTED_OP.findall(str(error)) for op in match if op})
+    return f"the converter does not support {', '.join(ops)}" if ops else one_line(error)
 
 
 def manifest(folder: Path, run: Path, names: list[str], figures: dict, checked: CheckedModel,
