@@ -19,6 +19,7 @@ from runtime.files import sha256_file
 from runtime.predict import read_labels
 from runtime.predictor import default_classes
 
+KERAS_SUFFIXES = (".keras", ".h5")  # what keras.saving.load_model reads
 TRAIN_FIGURES = ("epochs", "batch_size", "seed", "seconds", "accuracy")  # train.json -> manifest
 
 
@@ -62,8 +63,9 @@ def own(path: Path) -> ModelSource:
     """A Keras file of the user's own."""
     if not path.exists():
         raise ModelError(path, "no such file")
-    if not path.is_file():
-        raise ModelError(path, "not a regular file (expected a .keras model)")
+    if not path.is_file() or path.suffix not in KERAS_SUFFIXES:
+        raise ModelError(path, "not a Keras model file (expected my.keras, as model.save('my.keras') "
+                               "writes)")
     try:
         digest = sha256_file(path)
     except OSError as e:
@@ -96,5 +98,6 @@ def load_keras(path: Path):
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as e:  # safe mode's ValueError, TypeError, OSError...: all mean "cannot trust it"
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        # Its first sentence: the rest offers ways out (safe_mode=False) this tool rightly does not.
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]
         raise ModelError(path, f"Keras cannot load it safely: {reason}") from None

@@ -191,11 +191,13 @@ REFUSED = {  # name -> (how to make the file, the reason after "error: PATH: ")
     "two inputs": (two_inputs, "has 2 inputs and 1 outputs; a classifier here takes one batch of 28x28 "
                                "images and gives one row of class scores"),
     "lambda": (lambda_layer,
-               "Keras cannot load it safely: Requested the deserialization of a `Lambda` layer"),
+               "Keras cannot load it safely: Requested the deserialization of a `Lambda` layer "
+               "whose `function` is a Python lambda"),
     "converter": (bicubic,
                   "cannot be exported to tflite-float32: the converter does not support ResizeBicubic"),
     "missing": (lambda keras, path: path, "no such file"),
     "not a model": (not_a_model, "Keras cannot load it safely: "),
+    "a folder": (lambda keras, path: path.mkdir() or path, "not a Keras model file (expected my.keras"),
 }
 
 
