@@ -7,6 +7,7 @@ loaded with safe_mode=True, so a file carrying Python code (a Lambda layer) is r
 """
 
 import json
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -68,6 +69,8 @@ def own(path: Path) -> ModelSource:
                                "writes)")
     try:
         digest = sha256_file(path)
+        if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras would say "File not found"
+            raise ModelError(path, "not a Keras model file: a .keras file is a zip archive, this is not")
     except OSError as e:
         raise ModelError(path, f"cannot read it ({e.strerror})") from None
     origin = {"source": {"kind": "user", "model": str(path.resolve()), "sha256": digest}}

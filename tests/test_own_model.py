@@ -196,7 +196,7 @@ REFUSED = {  # name -> (how to make the file, the reason after "error: PATH: ")
     "converter": (bicubic,
                   "cannot be exported to tflite-float32: the converter does not support ResizeBicubic"),
     "missing": (lambda keras, path: path, "no such file"),
-    "not a model": (not_a_model, "Keras cannot load it safely: "),
+    "not a model": (not_a_model, "not a Keras model file: a .keras file is a zip archive, this is not"),
     "a folder": (lambda keras, path: path.mkdir() or path, "not a Keras model file (expected my.keras"),
 }
 
