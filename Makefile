@@ -32,8 +32,8 @@ data:
 train: setup
 	$(PY) -m train --out $(ARTIFACTS)
 
-export: setup
-	$(PY) -m export --artifacts $(ARTIFACTS)
+export: setup  # MODEL=my.keras: a Keras classifier of your own instead of the trained tutorial model
+	$(PY) -m export --artifacts $(ARTIFACTS) $(if $(MODEL),--model $(MODEL))
 
 evaluate: setup
 	$(PY) -m runtime.evaluate --artifacts $(ARTIFACTS)

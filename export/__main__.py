@@ -1,14 +1,17 @@
-"""Export the trained model to every variant, prove each matches Keras, then publish the set.
+"""Export a Keras classifier to every variant, prove each matches Keras, then publish the set.
 
-    python -m export [--artifacts artifacts]
+    python -m export [--artifacts artifacts]            # the tutorial model `make train` left there
+    python -m export --model my.keras [--out artifacts/mine] [--classes labels.txt]
 
-Reads ARTIFACTS/model.keras (checksum-checked against train.json, loaded with safe_mode=True) and
-writes the TFLite and ONNX variants, reference.npz and manifest.json (last, atomically). A variant
-outside its tolerance is not published and the exit status is 1.
+The tutorial's model.keras is checksum-checked against train.json; a model of your own needs none:
+any Keras classifier of 28x28 or 28x28x1 greyscale images in [0, 1] (export/model_source.py). Both
+are loaded with safe_mode=True. Writes the TFLite and ONNX variants, reference.npz and manifest.json
+(last, atomically). A variant outside its tolerance is not published and the exit status is 1; a
+model that cannot be exported gets one line saying why, exit status 1, and nothing is published.
 """
 
 import argparse
-import json
+import re
 import shutil
 import sys
 import time
@@ -16,84 +19,92 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.dataset import CLASSES, data_dir, dataset_sha256, load_split, scaled
-from runtime.errors import ModelError, ParityError, ToolkitError
+from export.model_source import CheckedModel, ModelSource, load_checked, named, own, tutorial
+from runtime.dataset import data_dir, dataset_sha256, load_split
+from runtime.errors import ModelError, ParityError, ToolkitError, one_line
 from runtime.files import sha256_file
 from runtime.loader import load_file
 from runtime.parity import compare, gate, measure, violations
+from runtime.predictor import is_probability, softmax
 from runtime.variants import VARIANTS, exported, format_of, resolve
 
 CALIBRATION_IMAGES = 1000  # drawn from the training set; int8 needs at least 500
 CALIBRATION_SEED = 0
+# How the converters name an operation they have no kernel for (TFLite; tf2onnx; onnx's checker).
+UNSUPPORTED_OP = re.compile(r"'tf\.(\w+)' op is neither a custom op nor a flex op"
+                            r"|Tensorflow op \[[^\]]*: (\w+)\] is not supported|No Op registered for (\w+)")
 
 
-def read_trained(folder: Path) -> dict:
-    """train.json, after checking that model.keras is the very file it describes."""
-    figures_path, model_path = folder / "train.json", folder / "model.keras"
-    try:
-        figures = json.loads(figures_path.read_text())
-    except FileNotFoundError:
-        raise ModelError(figures_path, "missing; run `make train` first") from None
-    except (OSError, ValueError) as e:
-        raise ModelError(figures_path, f"unreadable ({e})") from None
-    if not model_path.is_file() or sha256_file(model_path) != figures.get("model_sha256"):
-        raise ModelError(model_path, "missing or does not match train.json; run `make train` again")
-    return figures
-
-
-def load_keras(path: Path):
-    """The Keras model, in safe mode: a model file carrying Python code is refused, never run."""
-    import keras
-
-    try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except Exception as e:  # safe mode's ValueError, TypeError, OSError...: all mean "cannot trust it"
-        raise ModelError(path, f"Keras cannot load it safely: {str(e).splitlines()[0]}") from None
-
-
-def export_all(folder: Path, log=print) -> Path:
-    """Export, check and publish every variant; returns the manifest path or raises ParityError."""
+def export_all(folder: Path, source: ModelSource | None = None, log=print) -> Path:
+    """Export, check and publish every variant of `source` (default: the tutorial model in `folder`)
+    into `folder`; returns the manifest path, or raises ParityError after publishing the rest."""
     from export.publish import ExportLock, new_run_folder, publish
 
+    source = source or tutorial(folder)  # before TensorFlow is imported: a refusal is instant
+    data = data_dir()
+    checked = load_checked(source)
     with ExportLock(folder):
-        trained = read_trained(folder)  # before TensorFlow is imported: a refusal is instant
-        data = data_dir()
-        (train_images, _), (test_images, test_labels) = load_split("train", data), load_split("test", data)
-        model = load_keras(folder / "model.keras")
         run = new_run_folder(folder)
-        shutil.copyfile(folder / "model.keras", run / VARIANTS["keras"].filename)
-
-        started = time.perf_counter()
-        reference = model.predict(scaled(test_images), batch_size=1000, verbose=0)
-        figures = {"keras": compare(reference, test_labels, reference, time.perf_counter() - started)}
-        np.savez_compressed(run / "reference.npz", probabilities=reference, labels=test_labels)
-        keras_accuracy = figures["keras"].accuracy
-        log(f"keras           reference outputs on {len(test_images)} test images, "
-            f"accuracy {keras_accuracy:.4f}")
-
-        rng = np.random.default_rng(CALIBRATION_SEED)
-        calibration = scaled(train_images[rng.choice(len(train_images), CALIBRATION_IMAGES, replace=False)])
-        failures = {}
-        for name in exported():
-            variant, path = VARIANTS[name], run / VARIANTS[name].filename
-            started = time.perf_counter()
-            exporter = resolve(format_of(name).exporter)  # export_<fmt>(model, filepath, calibration)
-            exporter(model, path, calibration if variant.precision == "int8" else None)
-            figures[name] = measure(load_file(path, isolate=False), test_images, test_labels, reference)
-            failures[name] = violations(variant, figures[name], keras_accuracy)
-            verdict = "FAIL " + ", ".join(failures[name]) if failures[name] else "ok"
-            log(f"{name:<15} {path.stat().st_size / 1024:7.1f} KiB  accuracy {figures[name].accuracy:.4f}"
-                f"  agreement {figures[name].agreement:.4f}  max_abs_diff {figures[name].max_abs_diff:.1e}"
-                f"  ({time.perf_counter() - started:.1f} s)  {verdict}", flush=True)
-        published = [name for name in VARIANTS if not failures.get(name)]
-        for name in set(VARIANTS) - set(published):
+        try:
+            figures, failures = export_into(run, source, checked, data, log)
+        except BaseException:  # a converter refused the model, or we were interrupted: no trace left
+            shutil.rmtree(run, ignore_errors=True)
+            raise
+        published = [name for name in VARIANTS if name in figures and not failures.get(name)]
+        for name in set(figures) - set(published):
             (run / VARIANTS[name].filename).unlink()
-        manifest_path = publish(folder, run, manifest(folder, run, published, figures, trained, data))
-        gate(failures, str(manifest_path))
-        return manifest_path
+        manifest_path = publish(folder, run, manifest(folder, run, published, figures, checked, source, data))
+    gate(failures, str(manifest_path))
+    return manifest_path
 
 
-def manifest(folder: Path, run: Path, names: list[str], figures: dict, trained: dict, data: Path) -> dict:
+def export_into(run: Path, source: ModelSource, checked: CheckedModel, data: Path, log) -> tuple[dict, dict]:
+    """Write the Keras copy, its reference outputs and every variant into `run`; each variant's
+    figures and broken tolerances."""
+    (train_images, _), (test_images, test_labels) = load_split("train", data), load_split("test", data)
+    shutil.copyfile(source.path, run / VARIANTS["keras"].filename)
+    if sha256_file(run / VARIANTS["keras"].filename) != source.sha256:
+        raise ModelError(source.path, "changed while it was being exported; export it again")
+
+    started = time.perf_counter()
+    reference = checked.model.predict(checked.as_input(test_images), batch_size=1000, verbose=0)
+    if not is_probability(reference):
+        reference = softmax(reference)  # as the runtime does for a model that gives logits
+        log("keras           gives logits: compared as probabilities (their softmax), as the runtime does")
+    figures = {"keras": compare(reference, test_labels, reference, time.perf_counter() - started)}
+    np.savez_compressed(run / "reference.npz", probabilities=reference, labels=test_labels)
+    keras_accuracy = figures["keras"].accuracy
+    log(f"keras           reference outputs on {len(test_images)} test images, accuracy {keras_accuracy:.4f}")
+
+    rng = np.random.default_rng(CALIBRATION_SEED)
+    calibration = checked.as_input(train_images[rng.choice(len(train_images), CALIBRATION_IMAGES,
+                                                           replace=False)])
+    failures = {}
+    for name in exported():
+        variant, path = VARIANTS[name], run / VARIANTS[name].filename
+        started = time.perf_counter()
+        exporter = resolve(format_of(name).exporter)  # export_<fmt>(model, filepath, calibration)
+        try:
+            exporter(checked.model, path, calibration if variant.precision == "int8" else None)
+        except Exception as e:  # converters raise their own types; each means "this model cannot be"
+            raise ModelError(source.path, f"cannot be exported to {name}: {refusal(e)}") from None
+        figures[name] = measure(load_file(path, isolate=False), test_images, test_labels, reference)
+        failures[name] = violations(variant, figures[name], keras_accuracy)
+        verdict = "FAIL " + ", ".join(failures[name]) if failures[name] else "ok"
+        log(f"{name:<15} {path.stat().st_size / 1024:7.1f} KiB  accuracy {figures[name].accuracy:.4f}"
+            f"  agreement {figures[name].agreement:.4f}  max_abs_diff {figures[name].max_abs_diff:.1e}"
+            f"  ({time.perf_counter() - started:.1f} s)  {verdict}", flush=True)
+    return figures, failures
+
+
+def refusal(error: Exception) -> str:
+    """A converter's error as one line: the operations it has no kernel for, when it names them."""
+    ops = sorted({op for match in UNSUPPORTED_OP.findall(str(error)) for op in match if op})
+    return f"the converter does not support {', '.join(ops)}" if ops else one_line(error)
+
+
+def manifest(folder: Path, run: Path, names: list[str], figures: dict, checked: CheckedModel,
+             source: ModelSource, data: Path) -> dict:
     """The one description of the published set (see ../shared/design.md)."""
     entries = []
     for name in names:
@@ -104,24 +115,43 @@ def manifest(folder: Path, run: Path, names: list[str], figures: dict, trained: 
             **figures[name].summary(),
         })
     return {
-        "classes": list(CLASSES),
-        "input": {"shape": [None, 28, 28], "dtype": "float32", "scaling": "pixels / 255",
+        "classes": checked.classes,
+        "input": {"shape": [None, *checked.image_shape], "dtype": "float32", "scaling": "pixels / 255",
                   "layout": "greyscale, light object on a black background"},
         "artifacts": entries,
         "reference": str((run / "reference.npz").relative_to(folder)),
         "reference_sha256": sha256_file(run / "reference.npz"),
         "dataset": dataset_sha256(data),
-        "train": {k: trained[k] for k in ("epochs", "batch_size", "seed", "seconds", "accuracy")},
+        **source.origin,  # "train" (the tutorial's figures) or "source" (a model of the user's own)
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m export", description=__doc__.splitlines()[0])
-    parser.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="artifacts folder")
-    args = parser.parse_args(argv)
+    parser.add_argument("--artifacts", type=Path, default=Path("artifacts"), metavar="DIR",
+                        help="folder holding the tutorial's model.keras and train.json (python -m train), "
+                             "where the export is published unless --out says otherwise (default: "
+                             "artifacts)")
+    parser.add_argument("--model", type=Path, metavar="FILE",
+                        help="a Keras classifier of your own (.keras) to export instead, no train.json "
+                             "needed: one input of 28x28 or 28x28x1 greyscale in [0, 1], one row of class "
+                             "scores out (default: the tutorial's DIR/model.keras)")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="folder to publish the variants and manifest.json in (default: --artifacts)")
+    parser.add_argument("--classes", type=Path, metavar="LABELS",
+                        help="text file with one class name per line, in output order (default: the "
+                             "Fashion-MNIST names for 10 outputs, else 'class 0', 'class 1', ...)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     try:
-        path = export_all(args.artifacts)
+        source = own(args.model) if args.model else tutorial(args.artifacts)
+        if args.classes:
+            source = named(source, args.classes)
+        path = export_all(args.out or args.artifacts, source)
     except ParityError as e:
         print(f"error: parity gate failed: {e}", file=sys.stderr)
         return 1

@@ -15,11 +15,12 @@ INPUT_NAME = "image"
 
 
 def serving_function(model: keras.Model) -> tf.types.experimental.ConcreteFunction:
-    """model(x) traced for float32 images of shape [batch, 28, 28], any batch size.
+    """model(x) traced for float32 images of the model's own shape ([batch, 28, 28] or
+    [batch, 28, 28, 1]), any batch size.
 
     Converters are given this rather than the Keras model: tf2onnx's Keras path fails on Keras 3.
     """
-    spec = tf.TensorSpec([None, 28, 28], tf.float32, name=INPUT_NAME)
+    spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], tf.float32, name=INPUT_NAME)
     return tf.function(lambda image: model(image, training=False), input_signature=[spec])
 
 

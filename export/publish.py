@@ -8,6 +8,7 @@ the next export removes before it starts. A lock refuses a second export into th
 while one is running, so two exports never mix their files.
 """
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -25,15 +26,32 @@ RUN_PREFIX = "run-"
 class ExportLock:
     """An exclusive, non-blocking lock on ARTIFACTS/.export.lock; the kernel drops it if we die.
 
-    The holder writes its pid into the file, so a refused export can say who holds it.
+    The holder writes its pid into the file, so a refused export can say who holds it, and removes
+    the file on exit while still holding the lock. A process that locked the file just before it
+    was removed then finds that the path names another file (or none) and starts again, so there is
+    never more than one holder. A folder the lock created is removed with it if nothing else was
+    written there (a refused export leaves nothing behind).
     """
 
     def __init__(self, folder: Path):
         self.path = folder / LOCK
 
     def __enter__(self):
+        self.created_folder = not self.path.parent.exists()
+        while not self.lock():
+            pass
+        self.file.truncate(0)
+        self.file.write(str(os.getpid()))
+        self.file.flush()
+        return self
+
+    def lock(self) -> bool:
+        """Lock the file at self.path; False if that file was removed meanwhile (try again)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(self.path, "a+")  # not "w": that would wipe the holder's pid before locking
+        try:
+            self.file = open(self.path, "a+")  # not "w": that would wipe the holder's pid before locking
+        except FileNotFoundError:  # the folder was removed by a refused export that had created it
+            return False
         try:
             fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -42,13 +60,21 @@ class ExportLock:
             self.file.close()
             raise ToolkitError(self.path.parent, f"another export{f' (pid {holder})' if holder else ''} "
                                                  "is writing here; wait for it to end") from None
-        self.file.truncate(0)
-        self.file.write(str(os.getpid()))
-        self.file.flush()
-        return self
+        try:
+            current = os.stat(self.path)
+        except FileNotFoundError:
+            current = None
+        if current is None or not os.path.samestat(current, os.fstat(self.file.fileno())):
+            self.file.close()
+            return False
+        return True
 
     def __exit__(self, *exc):
+        self.path.unlink(missing_ok=True)  # before the lock is released: see the class docstring
         self.file.close()
+        if self.created_folder:
+            with contextlib.suppress(OSError):  # not empty: something was published there
+                self.path.parent.rmdir()
 
 
 def new_run_folder(folder: Path) -> Path:

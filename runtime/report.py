@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from runtime.dataset import CLASSES
 from runtime.files import atomic_path
 
 MAX_TILES = 100  # ten rows of ten; the title states how many more there are
@@ -41,8 +42,10 @@ def disagreement_grid(variant: str, images: np.ndarray, indices: np.ndarray, lab
     """A grid of the test images `indices` (where `variant` disagrees with Keras), at most `limit`.
 
     `images`, `labels` and `keras_top1` cover the whole test set (`total` images); `variant_top1`
-    holds the variant's class for each of `indices`. With no disagreements the picture says so,
-    so a stale grid from an earlier run is never left behind looking current.
+    holds the variant's class for each of `indices`. The true class is named as Fashion-MNIST names
+    it, the answers by the model's `classes` (a model of your own may have others). With no
+    disagreements the picture says so, so a stale grid from an earlier run is never left behind
+    looking current.
     """
     title, small = font(16), font(12)
     shown = indices[:limit]
@@ -67,7 +70,7 @@ def disagreement_grid(variant: str, images: np.ndarray, indices: np.ndarray, lab
         tile = Image.fromarray(images[index]).resize((TILE_W, TILE_W), Image.Resampling.NEAREST)
         picture.paste(tile, (x, y))
         truth, keras = int(labels[index]), int(keras_top1[index])
-        lines = [(f"#{index} {classes[truth]}", MUTED),
+        lines = [(f"#{index} {CLASSES[truth]}", MUTED),
                  (f"K {classes[keras]}", RIGHT if keras == truth else WRONG),
                  (f"V {classes[int(theirs)]}", RIGHT if theirs == truth else WRONG)]
         for line, (text, colour) in enumerate(lines):

@@ -152,14 +152,37 @@ def test_a_tampered_variant_is_refused_and_the_others_still_evaluated(artifacts_
     rows = {row["variant"]: row for row in data["variants"]}
     assert "checksum mismatch" in rows["onnx-int8"]["error"]
     assert all(rows[name]["ok"] for name in exported() if name != "onnx-int8")
-    assert "onnx-int8" in stderr and "Traceback" not in stderr
+    (line,) = stderr.strip().splitlines()  # a load failure, said as one: not "outside tolerance"
+    assert line.startswith("error: 1 variant could not be loaded: onnx-int8 (")
+    assert "checksum mismatch" in line and "tolerance" not in line
+
+
+def test_a_load_failure_shows_in_the_table_as_one(artifacts_copy, tmp_path):
+    path = artifacts_copy / Manifest(artifacts_copy / MANIFEST).entry("tflite-int8")["path"]
+    path.write_bytes(path.read_bytes()[:-1])
+    result = run_cli("runtime.evaluate", "--artifacts", artifacts_copy, "--out", tmp_path, check=False)
+    (row,) = [line for line in result.stdout.splitlines() if line.startswith("tflite-int8 ")]
+    assert "ERROR cannot load: " in row and "checksum mismatch" in row
+    (line,) = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and line.startswith("error: 1 variant could not be loaded: tflite-int8")
 
 
 def test_model_picks_one_variant(artifacts, tmp_path):
     data, _, _ = evaluate_json(artifacts, "--model", "onnx-int8", "--threads", "2", "--out", tmp_path)
     assert [row["variant"] for row in data["variants"]] == ["onnx-int8"] and data["threads"] == 2
     written = sorted(p.name for p in tmp_path.iterdir())
-    assert written == ["disagreements-onnx-int8.png", "per-class-accuracy.png"]
+    assert written == ["disagreements-onnx-int8.png", "per-class-accuracy-onnx-int8.png"]
+    assert data["per_class_chart"] == str(tmp_path / "per-class-accuracy-onnx-int8.png")
+
+
+def test_one_variant_leaves_the_chart_of_all_in_place_and_says_1_variant(artifacts, tmp_path):
+    run_cli("runtime.evaluate", "--artifacts", artifacts, "--out", tmp_path)
+    every = (tmp_path / "per-class-accuracy.png").read_bytes()
+    result = run_cli("runtime.evaluate", "--artifacts", artifacts, "--out", tmp_path,
+                     "--model", "tflite-int8")
+    assert (tmp_path / "per-class-accuracy.png").read_bytes() == every
+    assert (tmp_path / "per-class-accuracy-tflite-int8.png").is_file()
+    assert result.stdout.splitlines()[-1] == "1 variant within tolerance"
 
 
 @pytest.mark.parametrize("args, status, message", [
@@ -170,6 +193,16 @@ def test_model_picks_one_variant(artifacts, tmp_path):
 def test_usage_errors(artifacts, tmp_path, args, status, message):
     result = run_cli("runtime.evaluate", "--artifacts", artifacts, "--out", tmp_path, *args, check=False)
     assert result.returncode == status and message in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("cli", ["runtime.evaluate", "runtime.predict"])
+def test_model_keras_is_the_same_usage_error_in_evaluate_and_predict(tmp_path, cli):
+    """Decided from the command line alone: no manifest is read (here there is none)."""
+    images = [tmp_path / "shirt.png"] if cli == "runtime.predict" else []
+    result = run_cli(cli, "--artifacts", tmp_path / "nowhere", "--model", "keras", *images, check=False)
+    assert result.returncode == 2 and result.stdout == ""
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"python -m {cli}: error: --model keras needs TensorFlow; the runtime runs ")
 
 
 @pytest.mark.parametrize("damage, message", [

@@ -10,6 +10,7 @@ and a model carrying Python code (a Lambda layer) is refused by Keras' safe mode
 A manifest damaged after the fact is refused by the runtime with its reason.
 """
 
+import fcntl
 import json
 import os
 import random
@@ -25,13 +26,14 @@ from pathlib import Path
 import pytest
 
 import runtime
+from export.publish import LOCK, ExportLock
 from runtime.manifest import MANIFEST, Manifest
 from tests.conftest import ROOT, run_cli, run_python
 
 KILLS = (["start"] * 7 + ["writing"] * 9 + ["manifest"] * 2 + ["swapped"] * 2)  # 20 kills
 SEED = 20261128  # the moments are random but repeatable: a failure names its kill
 WAIT = 180  # seconds an export may take here before the test gives up on it
-EXPECTED_NAMES = {MANIFEST, "model.keras", "train.json", ".export.lock"}
+EXPECTED_NAMES = {MANIFEST, "model.keras", "train.json"}  # and .export.lock while an export runs
 # A trained-looking folder whose model carries Python code; built in a child (TensorFlow).
 LAMBDA_MODEL = """
 import json, sys
@@ -118,7 +120,7 @@ def kill_repeatedly(folder: Path, moments: list[str], rng: random.Random, logs: 
             published(folder)
         except Exception as e:
             raise AssertionError(f"{context}: inconsistent set: {e}") from None
-        strays = {p.name for p in folder.iterdir()} - EXPECTED_NAMES
+        strays = {p.name for p in folder.iterdir()} - EXPECTED_NAMES - {LOCK}  # a killed export's lock stays
         assert all(name.startswith(("run-", ".tmp-")) for name in strays), f"{context}: {strays}"
     return landed
 
@@ -162,6 +164,41 @@ def test_a_second_export_is_refused_while_the_first_is_writing(artifacts_copy, t
     (run,) = published(folder)  # the first export's set, whole, and nothing of the second
     assert folder / run in set(folder.glob("run-*")) - runs_before
     assert {p.name for p in folder.iterdir()} == EXPECTED_NAMES | {run}
+
+
+def test_the_lock_file_is_removed_when_the_export_ends_well_or_not(tmp_path):
+    with ExportLock(tmp_path):
+        assert (tmp_path / LOCK).read_text() == str(os.getpid())
+    assert not (tmp_path / LOCK).exists()
+    with pytest.raises(RuntimeError), ExportLock(tmp_path):
+        raise RuntimeError("the export failed")
+    assert not (tmp_path / LOCK).exists()
+    (tmp_path / LOCK).write_text("12345")  # left by a killed export: nobody holds it
+    with ExportLock(tmp_path):
+        assert (tmp_path / LOCK).read_text() == str(os.getpid())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lock_file_removed_under_a_waiting_export_is_not_a_second_lock(tmp_path, monkeypatch):
+    """The holder removes the file between our open and our flock: we locked a file nobody else can
+    see, so we must take the one at the path instead, where the next export will look."""
+    lock, flock = ExportLock(tmp_path), fcntl.flock
+    calls = []
+
+    def holder_exits_first(file, operation):
+        if not calls:  # the holder unlinks and releases; a third export creates the file anew
+            (tmp_path / LOCK).unlink()
+            (tmp_path / LOCK).write_text("")
+        calls.append(file)
+        flock(file, operation)
+
+    monkeypatch.setattr(fcntl, "flock", holder_exits_first)
+    with lock:
+        assert len(calls) == 2
+        assert os.path.samestat(os.stat(tmp_path / LOCK), os.fstat(lock.file.fileno()))
+        monkeypatch.setattr(fcntl, "flock", flock)
+        with pytest.raises(runtime.ToolkitError, match=f"another export \\(pid {os.getpid()}\\)"):
+            ExportLock(tmp_path).__enter__()
 
 
 def test_export_refuses_a_tampered_keras_model_before_loading_it(artifacts_copy):

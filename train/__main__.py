@@ -18,10 +18,15 @@ from train.recipe import Recipe
 def parse_args(argv=None) -> argparse.Namespace:
     defaults = Recipe()  # the defaults live on the recipe, once
     parser = argparse.ArgumentParser(prog="python -m train", description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--out", type=Path, default=Path("artifacts"), help="output folder")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, metavar="N",
+                        help=f"passes over the 60,000 training images (default: {defaults.epochs})")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, metavar="N",
+                        help=f"images per weight update (default: {defaults.batch_size})")
+    parser.add_argument("--seed", type=int, default=defaults.seed, metavar="N",
+                        help="seed of the initial weights and the shuffling; the same seed gives the same "
+                             f"weights (default: {defaults.seed})")
+    parser.add_argument("--out", type=Path, default=Path("artifacts"), metavar="DIR",
+                        help="folder for model.keras and train.json (default: artifacts)")
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         parser.error("--epochs and --batch-size must be at least 1")

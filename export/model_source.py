@@ -1,0 +1,106 @@
+"""The Keras model to export and where it came from, checked before anything is written.
+
+Two sources: the tutorial's ARTIFACTS/model.keras, whose sha256 must be the one train.json records
+(`make train`), and a model of your own (`python -m export --model my.keras`): any classifier with
+one input of 28x28 or 28x28x1 greyscale images in [0, 1] and one row of class scores out. Either is
+loaded with safe_mode=True, so a file carrying Python code (a Lambda layer) is refused, never run.
+"""
+
+import json
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from runtime.dataset import scaled
+from runtime.engines import check_io
+from runtime.errors import ModelError
+from runtime.files import sha256_file
+from runtime.predict import read_labels
+from runtime.predictor import default_classes
+
+KERAS_SUFFIXES = (".keras", ".h5")  # what keras.saving.load_model reads
+TRAIN_FIGURES = ("epochs", "batch_size", "seed", "seconds", "accuracy")  # train.json -> manifest
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    path: Path  # the .keras file
+    sha256: str
+    origin: dict  # what the manifest says of it: {"train": {...}} or {"source": {...}}
+    classes: list[str] | None = None  # from the labels file; None: named after their count
+    labels: Path | None = None  # that file
+
+
+@dataclass(frozen=True)
+class CheckedModel:
+    model: object  # a keras.Model (Keras is imported only once the cheap checks have passed)
+    image_shape: tuple[int, ...]  # one image as the model takes it: (28, 28) or (28, 28, 1)
+    classes: list[str]
+
+    def as_input(self, images: np.ndarray) -> np.ndarray:
+        """uint8 (N, 28, 28) images as the model takes them: float32 0..1 of its shape."""
+        return scaled(images).reshape(len(images), *self.image_shape)
+
+
+def tutorial(folder: Path) -> ModelSource:
+    """FOLDER/model.keras, after checking that it is the very file train.json describes."""
+    figures_path, model_path = folder / "train.json", folder / "model.keras"
+    try:
+        figures = json.loads(figures_path.read_text())
+    except FileNotFoundError:
+        raise ModelError(figures_path, "missing; run `make train` first, or export a model of your own "
+                                       "with --model") from None
+    except (OSError, ValueError) as e:
+        raise ModelError(figures_path, f"unreadable ({e})") from None
+    digest = sha256_file(model_path) if model_path.is_file() else None
+    if digest is None or digest != figures.get("model_sha256"):
+        raise ModelError(model_path, "missing or does not match train.json; run `make train` again")
+    return ModelSource(model_path, digest, {"train": {k: figures[k] for k in TRAIN_FIGURES}})
+
+
+def own(path: Path) -> ModelSource:
+    """A Keras file of the user's own."""
+    if not path.exists():
+        raise ModelError(path, "no such file")
+    if not path.is_file() or path.suffix not in KERAS_SUFFIXES:
+        raise ModelError(path, "not a Keras model file (expected my.keras, as model.save('my.keras') "
+                               "writes)")
+    try:
+        digest = sha256_file(path)
+        if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras would say "File not found"
+            raise ModelError(path, "not a Keras model file: a .keras file is a zip archive, this is not")
+    except OSError as e:
+        raise ModelError(path, f"cannot read it ({e.strerror})") from None
+    origin = {"source": {"kind": "user", "model": str(path.resolve()), "sha256": digest}}
+    return ModelSource(path, digest, origin)
+
+
+def named(source: ModelSource, labels: Path) -> ModelSource:
+    """`source` with its class names read from `labels`, one per line in output order."""
+    return replace(source, classes=read_labels(labels), labels=labels)
+
+
+def load_checked(source: ModelSource) -> CheckedModel:
+    """The model, loaded safely, with the image shape it takes and its class names; a ModelError
+    naming the model when it is no classifier of 28x28 greyscale images or the names do not fit."""
+    model = load_keras(source.path)
+    image_shape, count = check_io(source.path, model.inputs, model.outputs,
+                                  tuple(model.inputs[0].shape), tuple(model.outputs[0].shape))
+    if source.classes is not None and len(source.classes) != count:
+        raise ModelError(source.path, f"gives {count} class scores, but {source.labels} names "
+                                      f"{len(source.classes)} classes")
+    return CheckedModel(model, image_shape, source.classes or default_classes(count))
+
+
+def load_keras(path: Path):
+    """The Keras model, in safe mode: a model file carrying Python code is refused, never run."""
+    import keras
+
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as e:  # safe mode's ValueError, TypeError, OSError...: all mean "cannot trust it"
+        # Its first sentence: the rest offers ways out (safe_mode=False) this tool rightly does not.
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]
+        raise ModelError(path, f"Keras cannot load it safely: {reason}") from None
