@@ -29,7 +29,7 @@ own variation is refused with what was measured: any answer would be a guess.
 """
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from runtime.errors import ImageError
 
@@ -38,6 +38,9 @@ WORK_EDGE = 256  # larger images are box-averaged down to about this before the 
 BAND = 1 / 40  # width of the border band the background is fitted to, as a share of the shorter edge
 MIN_CONTRAST = 16  # grey levels the object must differ from the background by, at least
 TRIM = 0.1  # share of the strongest difference below which pixels are trimmed as background
+NOISE_TRIM = 3  # times the background's typical deviation below which pixels are trimmed as background
+SPECK = 0.01  # share of the heaviest row's (column's) object below which a row holds only specks
+BLUR = 1 / 200  # box blur radius, as a share of the longest edge: noise averages out, the object stays
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow's convert("L")
 
 
@@ -46,17 +49,21 @@ def frame(pixels: np.ndarray, path, invert: bool | None = None, fit: bool = True
     if pixels.shape == (SIZE, SIZE) and invert is None and _black_border(pixels):
         _check_contrast(float(pixels.max()), 0, invert, path)
         return np.array(pixels)
-    x = _reduced(pixels).astype(np.float32)
-    if x.ndim == 2:
-        x = x[..., np.newaxis]
-    background, noise = _background(x)
-    intensity = _intensity(x, background, invert)
-    strongest = float(intensity.max())
+    image = _reduced(pixels)
+    radius = round(max(image.size) * BLUR)
+    x, smooth = _channels(image), _channels(_blurred(image, radius))  # find on smooth, draw from x
+    ring = _ring(x.shape[:2], radius)
+    background = _background(smooth, ring)
+    found = _intensity(smooth, background, invert)
+    strongest, noise = float(found.max()), float(_median(found[ring]))
     _check_contrast(strongest, noise, invert, path)
-    levels = np.clip((intensity - noise) * np.float32(255 / (strongest - noise)), 0, 255)  # object max 255
+    drawn = _intensity(x, background, invert)
+    levels = np.maximum(drawn - _median(drawn[ring]), 0)  # the background's noise is not object
     if fit and x.shape[:2] != (SIZE, SIZE):
-        return _fit(levels, 255 * TRIM)
-    return _uint8(_resized(levels, (SIZE, SIZE)))
+        trim = max(TRIM * strongest, NOISE_TRIM * noise)
+        crop = levels[_object_box(np.maximum(found - trim, 0), radius)]  # the blur widens it a little,
+        return _fit(crop[_object_box(np.maximum(crop - trim, 0), 0)])  # the sharp pixels narrow it
+    return _stretched(_resized(levels, (SIZE, SIZE)), levels)
 
 
 def _check_contrast(strongest: float, noise: float, invert: bool | None, path) -> None:
@@ -75,32 +82,53 @@ def _black_border(grey: np.ndarray) -> bool:
     return np.count_nonzero(border < 16) * 5 >= border.size
 
 
-def _reduced(pixels: np.ndarray) -> np.ndarray:
+def _reduced(pixels: np.ndarray) -> Image.Image:
     """Box-average an image larger than WORK_EDGE down to about that size."""
+    image = Image.fromarray(pixels)
     factor = max(pixels.shape[:2]) // WORK_EDGE
-    return np.asarray(Image.fromarray(pixels).reduce(factor)) if factor > 1 else pixels
+    return image.reduce(factor) if factor > 1 else image
 
 
-def _background(x: np.ndarray) -> tuple[np.ndarray, float]:
-    """The background behind every pixel of x (H, W, C), from a plane fitted to the border band, and
-    the typical distance of the band's background pixels from it (their noise)."""
+def _blurred(image: Image.Image, radius: int) -> Image.Image:
+    """A little blur, so that sensor noise, JPEG ringing and fine texture average out."""
+    return image.filter(ImageFilter.BoxBlur(radius)) if radius else image
+
+
+def _channels(image: Image.Image) -> np.ndarray:
+    """float32 (H, W, C) pixels, C = 1 or 3."""
+    x = np.asarray(image, np.float32)
+    return x[..., np.newaxis] if x.ndim == 2 else x
+
+
+def _ring(shape: tuple[int, int], inset: int) -> np.ndarray:
+    """The border band (H, W) bool, what a person looks at to tell the background; inset pixels
+    from the edge, where a blur of that radius would average less."""
+    band = max(1, round(min(shape) * BAND))
+    ring = np.zeros(shape, bool)
+    if min(shape) > 2 * (inset + band):
+        ring[inset:-inset or None, inset:-inset or None] = True
+        ring[inset + band:-inset - band, inset + band:-inset - band] = False
+    else:
+        ring[:] = True
+    return ring
+
+
+def _background(x: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """The background behind every pixel of x (H, W, C): a plane per channel fitted to the ring,
+    robustly (start from the median, refit on the pixels near the fit three times) so that where
+    the object touches the border it drops out."""
     height, width, _ = x.shape
-    band = max(1, round(min(height, width) * BAND))
     v, u = np.meshgrid(np.linspace(-1, 1, height, dtype=np.float32),
                        np.linspace(-1, 1, width, dtype=np.float32), indexing="ij")
-    ring = np.ones((height, width), bool)
-    ring[band:-band, band:-band] = False
     design = np.stack([np.ones_like(u[ring]), u[ring], v[ring]], axis=1)
     values = x[ring]
     coef = np.zeros((3, x.shape[2]), np.float32)
     coef[0] = _median(values)
-    for _ in range(3):  # refit on the pixels near the fit: the object, where it touches, drops out
+    for _ in range(3):
         distance = _rms(values - design @ coef)
-        noise = _median(distance)
-        near = distance <= 3 * noise + 1
+        near = distance <= 3 * _median(distance) + 1
         coef = np.linalg.lstsq(design[near], values[near], rcond=None)[0]
-    noise = _median(_rms(values[near] - design[near] @ coef))
-    return coef[0] + u[..., None] * coef[1] + v[..., None] * coef[2], float(noise)
+    return coef[0] + u[..., None] * coef[1] + v[..., None] * coef[2]
 
 
 def _intensity(x: np.ndarray, background: np.ndarray, invert: bool | None) -> np.ndarray:
@@ -122,22 +150,45 @@ def _median(a: np.ndarray) -> np.ndarray:
     return np.sort(a, axis=0)[a.shape[0] // 2]
 
 
-def _fit(levels: np.ndarray, threshold: float) -> np.ndarray:
-    """Crop to the pixels above threshold, resize the longest edge to 28 and centre on black."""
-    mask = levels > threshold
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    crop = levels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+def _object_box(excess: np.ndarray, inset: int) -> tuple[slice, slice]:
+    """The rows and columns holding the object, from how far each pixel rises above the trim level
+    (excess). A row or column with less than SPECK of the heaviest one's excess holds only specks of
+    noise or texture. The outer inset pixels are not looked at (a blur of that radius averages less
+    there): the box reaches the edge when the object reaches them."""
+    height, width = excess.shape
+    if not excess.any():
+        return slice(0, height), slice(0, width)
+    inner = np.zeros_like(excess)
+    inner[inset:height - inset, inset:width - inset] = excess[inset:height - inset, inset:width - inset]
+    if not inner.any():
+        inner, inset = excess, 0
+    box = []
+    for axis, n in ((1, height), (0, width)):
+        mass = inner.sum(axis=axis)
+        found = np.flatnonzero(mass > SPECK * mass.max())
+        first = 0 if found[0] <= inset else found[0]
+        last = n - 1 if found[-1] >= n - 1 - inset else found[-1]
+        box.append(slice(first, last + 1))
+    return box[0], box[1]
+
+
+def _fit(crop: np.ndarray) -> np.ndarray:
+    """Resize the object's longest edge to 28 and centre it on black."""
     longest = max(crop.shape)
     width, height = (max(1, round(n * SIZE / longest)) for n in crop.shape[::-1])
-    out = np.zeros((SIZE, SIZE), np.uint8)
-    top, left = (SIZE - height) // 2, (SIZE - width) // 2
-    out[top:top + height, left:left + width] = _uint8(_resized(crop, (width, height)))
-    return out
+    out = np.zeros((SIZE, SIZE), np.float32)
+    top, left = (SIZE - height + 1) // 2, (SIZE - width + 1) // 2  # an odd margin: one more above, left
+    out[top:top + height, left:left + width] = _resized(crop, (width, height))
+    return _stretched(out, crop)
 
 
 def _resized(levels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(levels).resize(size, Image.Resampling.LANCZOS))
 
 
-def _uint8(levels: np.ndarray) -> np.ndarray:
-    return np.rint(np.clip(levels, 0, 255)).astype(np.uint8)
+def _stretched(small: np.ndarray, large: np.ndarray) -> np.ndarray:
+    """The 28x28 levels (small) as uint8, the brightest pixel at 255 as in Fashion-MNIST. The peak is
+    the lower of the two images' peaks: the small one averages noise out, the large one has no
+    Lanczos overshoot."""
+    scale = np.float32(255 / max(min(float(small.max()), float(large.max())), 1e-3))
+    return np.rint(np.clip(small * scale, 0, 255)).astype(np.uint8)
