@@ -44,6 +44,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--top-k", type=positive, default=1, metavar="K",
                         help=f"show the K most likely classes (1..{len(CLASSES)}, default 1)")
     parser.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
+    parser.add_argument("--invert", action=argparse.BooleanOptionalAction,
+                        help="the object is darker (--invert) or lighter (--no-invert) than its background "
+                             "(default: either, by colour distance)")
+    parser.add_argument("--no-fit", dest="fit", action="store_false",
+                        help="resize the whole image to 28x28 instead of trimming to the object")
     parser.add_argument("--threads", type=positive, default=DEFAULT_THREADS,
                         help=f"engine threads (default {DEFAULT_THREADS}: best for one image at a time)")
     args = parser.parse_args(argv)
@@ -107,7 +112,7 @@ def classify(predictor, paths, args) -> bool:
         try:
             if isinstance(path, ImageError):
                 raise path
-            batch.append(read_image(path))
+            batch.append(read_image(path, args.invert, args.fit))
             names.append(path)
         except ImageError as e:
             print(e, file=sys.stderr, flush=True)

@@ -1,8 +1,9 @@
 """A photo-like corpus made from the real test set: each 28x28 image rendered the way a product photo
 looks, to measure whether preprocessing gives the model what it would see in the original.
 
-    from tests.photos import render_corpus
-    photos = render_corpus(test_images, folder, per_cell=20, seed=0)  # [Photo(path, index, kind, fmt)]
+    from tests.photos import agreement, render_corpus
+    photos = render_corpus(test_images, folder, per_cell=30, seed=0)  # [Photo(path, index, kind, fmt)]
+    shares = agreement(predictor, test_images, photos)  # {("wood", "JPEG"): 0.97, ..., ("all", "all"): ...}
 
 The test image's intensity is the object's opacity over the background (a dark pixel of the
 original lets the background through), in one colour chosen to stand out from the background by at
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from runtime.images import read_image
 
 MIN_CONTRAST = 60  # grey levels (root mean square over R, G, B) between object colour and background
 FORMATS = ("PNG", "JPEG")
@@ -67,7 +70,7 @@ def _wood(rng, height, width):
     wander = np.sin(2 * np.pi * (rng.uniform(1, 3) * x + rng.uniform(0, 1))) * rng.uniform(0.3, 1.0)
     grain = np.sin(2 * np.pi * (rng.uniform(8, 20) * y + wander))
     brown = np.array([160, 115, 75]) * rng.uniform(0.7, 1.3)
-    return brown + rng.uniform(8, 18) * grain[..., None] + rng.normal(0, 3, (height, width, 1))
+    return brown + rng.uniform(4, 10) * grain[..., None] + rng.normal(0, 3, (height, width, 1))
 
 
 def _fabric(rng, height, width):
@@ -75,7 +78,7 @@ def _fabric(rng, height, width):
     y, x = np.mgrid[0:height, 0:width]
     period = rng.integers(3, 7)
     weave = np.where((x // period + y // period) % 2, 1.0, -1.0)
-    return (_coloured(rng, height, width) + rng.uniform(5, 12) * weave[..., None]
+    return (_coloured(rng, height, width) + rng.uniform(3, 8) * weave[..., None]
             + rng.normal(0, 2, (height, width, 3)))
 
 
@@ -118,10 +121,13 @@ def render_corpus(images: np.ndarray, folder: Path, per_cell: int, seed: int = 0
     return photos
 
 
-def agreements(predictor, images: np.ndarray, photos: list[Photo]) -> dict[Photo, bool]:
-    """For each photo: does the model give it the class it gives the original 28x28 image?"""
-    from runtime.images import read_image
-
+def agreement(predictor, images: np.ndarray, photos: list[Photo]) -> dict[tuple[str, str], float]:
+    """Share of photos given the class the model gives their original 28x28 image, by (kind, format),
+    (kind, "all") and ("all", "all")."""
     originals = predictor.classify(images[[p.index for p in photos]])
     rendered = predictor.classify(np.stack([read_image(p.path) for p in photos]))
-    return {p: bool(a == b) for p, a, b in zip(photos, originals, rendered, strict=True)}
+    groups: dict[tuple[str, str], list[bool]] = {}
+    for photo, same in zip(photos, originals == rendered, strict=True):
+        for key in ((photo.kind, photo.fmt), (photo.kind, "all"), ("all", "all")):
+            groups.setdefault(key, []).append(bool(same))
+    return {key: float(np.mean(values)) for key, values in groups.items()}
