@@ -34,7 +34,7 @@ from PIL import Image, ImageFilter
 from runtime.errors import ImageError
 
 SIZE = 28
-WORK_EDGE = 256  # larger images are box-averaged down to about this before the pixel work
+WORK_EDGE = 256  # larger images are box-averaged down to at most this before the pixel work
 BAND = 1 / 40  # width of the border band the background is fitted to, as a share of the shorter edge
 MIN_CONTRAST = 16  # grey levels the object must differ from the background by, at least
 TRIM = 0.1  # share of the strongest difference below which pixels are trimmed as background
@@ -85,7 +85,7 @@ def _black_border(grey: np.ndarray) -> bool:
 def _reduced(pixels: np.ndarray) -> Image.Image:
     """Box-average an image larger than WORK_EDGE down to about that size."""
     image = Image.fromarray(pixels)
-    factor = max(pixels.shape[:2]) // WORK_EDGE
+    factor = -(-max(pixels.shape[:2]) // WORK_EDGE)
     return image.reduce(factor) if factor > 1 else image
 
 
@@ -141,7 +141,9 @@ def _intensity(x: np.ndarray, background: np.ndarray, invert: bool | None) -> np
 
 def _rms(a: np.ndarray) -> np.ndarray:
     """Root mean square over the last axis (colour channels)."""
-    return np.sqrt(np.mean(np.square(a), axis=-1)) if a.shape[-1] > 1 else np.abs(a[..., 0])
+    if a.shape[-1] == 1:
+        return np.abs(a[..., 0])
+    return np.sqrt(np.einsum("...c,...c->...", a, a) * np.float32(1 / a.shape[-1]))
 
 
 def _median(a: np.ndarray) -> np.ndarray:

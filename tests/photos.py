@@ -115,7 +115,7 @@ def render_corpus(images: np.ndarray, folder: Path, per_cell: int, seed: int = 0
             for _ in range(per_cell):
                 index = int(rng.integers(len(images)))
                 path = Path(folder, f"{len(photos):04d}-{kind.replace(' ', '-')}.{fmt.lower()}")
-                options = {"quality": int(rng.integers(75, 91))} if fmt == "JPEG" else {}
+                options = {"quality": int(rng.integers(75, 91))} if fmt == "JPEG" else {"compress_level": 1}
                 render(images[index], kind, rng).save(path, fmt, **options)
                 photos.append(Photo(path, index, kind, fmt))
     return photos
