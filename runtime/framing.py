@@ -8,21 +8,22 @@ greyscale. Its photos were all on white; ours may be on any background, so "nega
 far each pixel is from the background":
 
 1. A 28x28 grey image with a black border (at least a fifth of it: Fashion-MNIST objects often
-   touch the border) is taken as Fashion-MNIST already: it comes back bit for bit, at no cost.
-2. Larger images are box-averaged down to about WORK_EDGE pixels: sensor noise averages out and
-   the pixel work stays cheap; the object keeps several pixels per output pixel.
+   touch the border) is Fashion-MNIST already: it comes back bit for bit, at no cost.
+2. Larger images are box-averaged down to at most WORK_EDGE pixels (cheap, and noise averages
+   out). The object is found on a copy blurred a little more (BLUR), and drawn from the sharp one.
 3. The background is a plane per colour channel fitted to a band along the border, robustly
-   (start from the median, refit on the pixels near the fit), so a gradient, noise, JPEG ringing,
-   a light texture or an object touching the border do not move it. Its typical deviation there
-   is the background's own noise.
-4. Each pixel's intensity is its colour distance from the background (root mean square over
-   channels, in grey levels) less that noise: dark-on-light, light-on-dark and colour-on-grey all
-   become a light object on black. `invert=True` counts only how much darker than the background
-   a pixel is (greyscale), `invert=False` only how much lighter.
-5. Trim to the pixels above the noise and above a small share of the strongest difference, resize
-   the longest edge to 28 (Lanczos) and centre on black; `fit=False` resizes the whole image to
-   28x28 instead, and a 28x28 image is taken as framed already. Levels are stretched so the
-   object's brightest pixel is 255, as in Fashion-MNIST.
+   (start from the median, refit on the pixels near the fit), so that a gradient, noise, JPEG
+   ringing, a light texture or an object touching the border do not move it.
+4. Each pixel's intensity is its colour distance from the background (root mean square over the
+   channels, in grey levels), less the band's median distance (the background's own noise):
+   dark-on-light, light-on-dark and colour-on-grey all become a light object on black.
+   `invert=True` counts only how much darker than the background a pixel is (in grey levels),
+   `invert=False` only how much lighter.
+5. Trim to the rows and columns whose pixels rise above both TRIM of the strongest difference and
+   NOISE_TRIM times the noise (rows holding mere specks of noise or texture do not count), resize
+   the longest edge to 28 (Lanczos) and centre, an odd margin putting the extra pixel above and
+   left as in Fashion-MNIST; stretch so the brightest pixel is 255. `fit=False` resizes the whole
+   image to 28x28 instead; any 28x28 image is taken as framed already.
 
 An image whose strongest difference from the background is too small to tell from the background's
 own variation is refused with what was measured: any answer would be a guess.
