@@ -118,18 +118,18 @@ def _background(x: np.ndarray, ring: np.ndarray) -> np.ndarray:
     """The background behind every pixel of x (H, W, C): a plane per channel fitted to the ring,
     robustly (start from the median, refit on the pixels near the fit three times) so that where
     the object touches the border it drops out."""
-    height, width, _ = x.shape
-    v, u = np.meshgrid(np.linspace(-1, 1, height, dtype=np.float32),
-                       np.linspace(-1, 1, width, dtype=np.float32), indexing="ij")
-    design = np.stack([np.ones_like(u[ring]), u[ring], v[ring]], axis=1)
-    values = x[ring]
-    coef = np.zeros((3, x.shape[2]), np.float32)
+    height, width, channels = x.shape
+    v, u = np.linspace(-1, 1, height, dtype=np.float32), np.linspace(-1, 1, width, dtype=np.float32)
+    rows, cols = np.nonzero(ring)
+    design = np.stack([np.ones(rows.size, np.float32), u[cols], v[rows]], axis=1)
+    values = x[rows, cols]
+    coef = np.zeros((3, channels), np.float32)
     coef[0] = _median(values)
     for _ in range(3):
         distance = _rms(values - design @ coef)
         near = distance <= 3 * _median(distance) + 1
         coef = np.linalg.lstsq(design[near], values[near], rcond=None)[0]
-    return coef[0] + u[..., None] * coef[1] + v[..., None] * coef[2]
+    return coef[0] + u[:, None] * coef[1] + v[:, None, None] * coef[2]
 
 
 def _intensity(x: np.ndarray, background: np.ndarray, invert: bool | None) -> np.ndarray:
