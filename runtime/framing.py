@@ -8,7 +8,8 @@ greyscale. Its photos were all on white; ours may be on any background, so "nega
 far each pixel is from the background":
 
 1. A 28x28 grey image with a black border (at least a fifth of it: Fashion-MNIST objects often
-   touch the border) is Fashion-MNIST already: it comes back bit for bit, at no cost.
+   touch the border) is Fashion-MNIST already: it comes back bit for bit, at no cost (unless
+   `invert=True` says its object is the dark part).
 2. Larger images are box-averaged down to at most WORK_EDGE pixels (cheap, and noise averages
    out). The object is found on a copy blurred a little more (BLUR), and drawn from the sharp one.
 3. The background is a plane per colour channel fitted to a band along the border, robustly
@@ -47,7 +48,7 @@ LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow's con
 
 def frame(pixels: np.ndarray, path, invert: bool | None = None, fit: bool = True) -> np.ndarray:
     """The (28, 28) uint8 model input for decoded uint8 pixels (H, W) or (H, W, 3)."""
-    if pixels.shape == (SIZE, SIZE) and invert is None and _black_border(pixels):
+    if pixels.shape == (SIZE, SIZE) and not invert and _black_border(pixels):  # light on black already
         _check_contrast(float(pixels.max()), 0, invert, path)
         return np.array(pixels)
     image = _reduced(pixels)
