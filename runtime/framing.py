@@ -12,9 +12,9 @@ far each pixel is from the background":
    `invert=True` says its object is the dark part).
 2. Larger images are box-averaged down to at most WORK_EDGE pixels (cheap, and noise averages
    out). The object is found on a copy blurred a little more (BLUR), and drawn from the sharp one.
-3. The background is a plane per colour channel fitted to a band along the border, robustly
-   (start from the median, refit on the pixels near the fit), so that a gradient, noise, JPEG
-   ringing, a light texture or an object touching the border do not move it.
+3. The background is a quadratic surface per colour channel fitted to a band along the border,
+   robustly (start from the median, refit on the pixels near the fit), so that a gradient, a
+   vignette, noise, JPEG ringing, a light texture or an object touching the border do not move it.
 4. Each pixel's intensity is its colour distance from the background (root mean square over the
    channels, in grey levels), less the band's median distance (the background's own noise):
    dark-on-light, light-on-dark and colour-on-grey all become a light object on black.
@@ -116,21 +116,24 @@ def _ring(shape: tuple[int, int], inset: int) -> np.ndarray:
 
 
 def _background(x: np.ndarray, ring: np.ndarray) -> np.ndarray:
-    """The background behind every pixel of x (H, W, C): a plane per channel fitted to the ring,
-    robustly (start from the median, refit on the pixels near the fit three times) so that where
-    the object touches the border it drops out."""
+    """The background behind every pixel of x (H, W, C): a quadratic surface per channel fitted to
+    the ring, robustly (start from the median, refit on the pixels near the fit three times) so
+    that where the object touches the border it drops out."""
     height, width, channels = x.shape
     v, u = np.linspace(-1, 1, height, dtype=np.float32), np.linspace(-1, 1, width, dtype=np.float32)
     rows, cols = np.nonzero(ring)
-    design = np.stack([np.ones(rows.size, np.float32), u[cols], v[rows]], axis=1)
+    uu, vv = u[cols], v[rows]
+    design = np.stack([np.ones(rows.size, np.float32), uu, vv, uu * uu, uu * vv, vv * vv], axis=1)
     values = x[rows, cols]
-    coef = np.zeros((3, channels), np.float32)
+    coef = np.zeros((6, channels), np.float32)
     coef[0] = _median(values)
     for _ in range(3):
         distance = _rms(values - design @ coef)
         near = distance <= 3 * _median(distance) + 1
-        coef = np.linalg.lstsq(design[near], values[near], rcond=None)[0]
-    return coef[0] + u[:, None] * coef[1] + v[:, None, None] * coef[2]
+        a = design[near]  # least squares by its normal equations: 6x6, where LAPACK on all rows is slow
+        coef = np.linalg.lstsq(a.T @ a, a.T @ values[near], rcond=None)[0]
+    u, v = u[:, None], v[:, None, None]
+    return coef[0] + u * coef[1] + v * coef[2] + u * u * coef[3] + u * v * coef[4] + v * v * coef[5]
 
 
 def _intensity(x: np.ndarray, background: np.ndarray, invert: bool | None) -> np.ndarray:
