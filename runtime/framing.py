@@ -21,7 +21,7 @@ far each pixel is from the background":
    `invert=True` counts only how much darker than the background a pixel is (in grey levels),
    `invert=False` only how much lighter.
 5. Trim to the rows and columns whose pixels rise above both TRIM of the strongest difference and
-   NOISE_TRIM times the noise (rows holding mere specks of noise or texture do not count), resize
+   NOISE times the noise (rows holding mere specks of noise or texture do not count), resize
    the longest edge to 28 (Lanczos) and centre, an odd margin putting the extra pixel above and
    left as in Fashion-MNIST; stretch so the brightest pixel is 255. `fit=False` resizes the whole
    image to 28x28 instead; any 28x28 image is taken as framed already.
@@ -40,7 +40,8 @@ WORK_EDGE = 256  # larger images are box-averaged down to at most this before th
 BAND = 1 / 40  # width of the border band the background is fitted to, as a share of the shorter edge
 MIN_CONTRAST = 16  # grey levels the object must differ from the background by, at least
 TRIM = 0.1  # share of the strongest difference below which pixels are trimmed as background
-NOISE_TRIM = 3  # times the background's typical deviation below which pixels are trimmed as background
+NOISE = 3  # times the background's typical deviation a pixel must exceed to stand out from it
+BLACK = 16  # levels below which a border pixel is black, as Fashion-MNIST's background
 SPECK = 0.01  # share of the heaviest row's (column's) object below which a row holds only specks
 BLUR = 1 / 200  # box blur radius, as a share of the longest edge: noise averages out, the object stays
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow's convert("L")
@@ -62,7 +63,7 @@ def frame(pixels: np.ndarray, path, invert: bool | None = None, fit: bool = True
     drawn = _intensity(x, background, invert)
     levels = np.maximum(drawn - _median(drawn[ring]), 0)  # the background's noise is not object
     if fit and x.shape[:2] != (SIZE, SIZE):
-        trim = max(TRIM * strongest, NOISE_TRIM * noise)
+        trim = max(TRIM * strongest, NOISE * noise)
         crop = levels[_object_box(np.maximum(found - trim, 0), radius)]  # the blur widens it a little,
         return _fit(crop[_object_box(np.maximum(crop - trim, 0), 0)])  # the sharp pixels narrow it
     return _stretched(_resized(levels, (SIZE, SIZE)), levels)
@@ -70,22 +71,22 @@ def frame(pixels: np.ndarray, path, invert: bool | None = None, fit: bool = True
 
 def _check_contrast(strongest: float, noise: float, invert: bool | None, path) -> None:
     """Refuse an image whose object cannot be told from its background, saying what was measured."""
-    if strongest >= max(MIN_CONTRAST, 3 * noise):
+    if strongest >= max(MIN_CONTRAST, NOISE * noise):
         return
     compared = {None: "differs from", True: "is darker than", False: "is lighter than"}[invert]
     raise ImageError(path, f"nothing stands out from the background: the image {compared} it by "
                            f"{strongest:.0f} grey levels at most"
-                           + (f", within the background's own variation ({3 * noise:.0f})"
-                              if 3 * noise > MIN_CONTRAST else ""))
+                           + (f", within the background's own variation ({NOISE * noise:.0f})"
+                              if NOISE * noise > MIN_CONTRAST else ""))
 
 
 def _black_border(grey: np.ndarray) -> bool:
     border = np.concatenate([grey[0], grey[-1], grey[1:-1, 0], grey[1:-1, -1]])
-    return np.count_nonzero(border < 16) * 5 >= border.size
+    return np.count_nonzero(border < BLACK) * 5 >= border.size
 
 
 def _reduced(pixels: np.ndarray) -> Image.Image:
-    """Box-average an image larger than WORK_EDGE down to about that size."""
+    """Box-average an image larger than WORK_EDGE down to at most that size."""
     image = Image.fromarray(pixels)
     factor = -(-max(pixels.shape[:2]) // WORK_EDGE)
     return image.reduce(factor) if factor > 1 else image
