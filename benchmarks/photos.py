@@ -36,14 +36,16 @@ def table(shares: dict[tuple[str, str], float], count: int) -> str:
     return "\n".join(lines)
 
 
-def milliseconds(path: Path, repeat: int = 30) -> float:
+def milliseconds(path: Path, repeat: int = 30) -> tuple[float, float]:
+    """Median wall and CPU time of read_image(path): the CPU time stays honest on a busy machine."""
     read_image(path)  # warm: imports and caches
-    times = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         read_image(path)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
 
 
 def timings(images: np.ndarray, folder: Path) -> str:
@@ -54,7 +56,11 @@ def timings(images: np.ndarray, folder: Path) -> str:
     photo.save(folder / "photo.jpg", quality=85)
     rows = [("28x28 Fashion-MNIST PNG", "fashion-mnist.png"), ("400x500 photo, PNG", "photo.png"),
             ("400x500 photo, JPEG q85", "photo.jpg")]
-    return "\n".join(f"{label:<26}{milliseconds(folder / name):>8.2f} ms" for label, name in rows)
+    lines = [f"{'read_image, median':<26}{'wall':>10}{'CPU':>10}"]
+    for label, name in rows:
+        wall, cpu = milliseconds(folder / name)
+        lines.append(f"{label:<26}{wall:>7.2f} ms{cpu:>7.2f} ms")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         shares = agreement(predictor, images, photos)
         print(f"agreement with the original 28x28 image ({args.model}, seed {args.seed})")
         print(table(shares, len(photos)))
-        print("\npreprocessing time (read_image, median)")
+        print("\npreprocessing time, decoding included")
         print(timings(images, Path(folder)))
     met = shares["all", "all"] >= TARGET_ALL and all(shares[kind, "all"] >= TARGET_KIND for kind in KINDS)
     return 0 if met else 1
