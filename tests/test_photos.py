@@ -107,3 +107,24 @@ def test_cli_options_reach_the_preprocessing(artifacts, tmp_path):
     for options in (["--invert"], ["--no-fit"], []):
         result = run_cli("runtime.predict", "--artifacts", artifacts, *options, dark_on_white)
         assert result.stdout.startswith(f"{dark_on_white}: "), options
+
+
+def test_28x28_images_on_another_background_come_back_as_their_original(test_set):
+    """A 28x28 image is framed already: on grey, or red on grey, only the background goes."""
+    images = test_set[0][:200]
+    opacity = images[..., None].astype(np.float32) / 255
+    for background, colour in ((128, 255), ((100, 100, 100), (220, 30, 40))):
+        rendered = np.rint(np.float32(background) * (1 - opacity) + np.float32(colour) * opacity)
+        close = [np.abs(prepare(r.astype(np.uint8).squeeze()).astype(int) - x).max() <= 2
+                 for r, x in zip(rendered, images, strict=True)]
+        assert np.mean(close) >= 0.95, background
+
+
+def test_an_object_touching_the_border_keeps_its_class(test_set, artifacts):
+    """A tight crop: the T-shirt touches the top and bottom of the photo, the background is still found."""
+    images, labels = test_set
+    shirts = images[np.flatnonzero(labels == CLASSES.index("T-shirt/top"))[:20]]
+    predictor = runtime.load(artifacts, variant="tflite-float32")
+    top, side = 500 // 3, 240  # where product_photo puts the object in its 400x500 photo
+    photos = [prepare(product_photo(x, (30, 60, 170), 200)[top:top + side]) for x in shirts]
+    assert (predictor.classify(np.stack(photos)) == predictor.classify(shirts)).mean() >= 0.9
