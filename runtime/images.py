@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from runtime.errors import ImageError
-from runtime.framing import LUMA, frame
+from runtime.framing import frame
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "PPM", "TIFF", "WEBP")  # JPEG includes MPO (phones)
 SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
@@ -179,8 +179,7 @@ def _pixels(image: Image.Image, path) -> np.ndarray:
     if image.mode in ("1", "L"):
         return np.asarray(image.convert("L"))
     if image.mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in image.info:
-        rgba = np.asarray(image.convert("RGBA"), np.float32)
-        return _one_channel_if_grey(_composite(rgba[..., :3], rgba[..., 3:] / 255))
+        return _one_channel_if_grey(_composite(image.convert("RGBA")))
     return _one_channel_if_grey(np.asarray(image.convert("RGB")))
 
 
@@ -202,10 +201,14 @@ def _stretch(a: np.ndarray) -> np.ndarray:
     return np.rint((np.where(finite, a, low) - low) / (high - low) * 255).astype(np.uint8)
 
 
-def _composite(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Put the image over black or white, whichever contrasts with its opaque pixels (greyscale)."""
-    weight = alpha.sum()
+def _composite(rgba: Image.Image) -> np.ndarray:
+    """Put the image over black or white, whichever contrasts with its opaque pixels (by Pillow, in
+    uint8: a large image with alpha would need 16 bytes a pixel as float32 RGBA)."""
+    alpha = np.asarray(rgba.getchannel("A"))
+    weight = alpha.sum(dtype=np.float64)
     if weight == 0:
-        return np.zeros(rgb.shape, np.uint8)
-    background = 0.0 if (rgb @ LUMA * alpha[..., 0]).sum() / weight > 127 else 255.0
-    return np.rint(rgb * alpha + background * (1 - alpha)).astype(np.uint8)
+        return np.zeros(alpha.shape, np.uint8)
+    grey = np.asarray(rgba.convert("L"), np.float32)
+    level = 0 if (grey * alpha).sum(dtype=np.float64) / weight > 127 else 255
+    background = Image.new("RGBA", rgba.size, (level, level, level, 255))
+    return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
