@@ -9,7 +9,10 @@ The test image's intensity is the object's opacity over the background (a dark p
 original lets the background through), in one colour chosen to stand out from the background by at
 least MIN_CONTRAST grey levels. The canvas is 100..600 pixels on its longest edge, not square; the
 object fills 45..85% of its shorter edge, off centre with some margin. Every rendering gets mild
-sensor noise and is saved as PNG or JPEG (quality 75..90). One background per KIND.
+sensor noise (sigma 1.5 levels) and is saved as PNG or JPEG (quality 75..90). The KINDS of
+background: white, light, mid and dark grey (slightly tinted), a colour, a linear gradient of
+40..100 levels in any direction (it may saturate), sensor noise of sigma 6..14 levels per channel,
+wood grain of 4..10 levels and a fabric weave of 3..8 levels: light textures, as the issue asks.
 """
 
 from collections.abc import Callable
@@ -115,6 +118,7 @@ def render_corpus(images: np.ndarray, folder: Path, per_cell: int, seed: int = 0
             for _ in range(per_cell):
                 index = int(rng.integers(len(images)))
                 path = Path(folder, f"{len(photos):04d}-{kind.replace(' ', '-')}.{fmt.lower()}")
+                # PNG at zlib level 1: noisy pixels compress slowly, and the corpus is written on every run
                 options = {"quality": int(rng.integers(75, 91))} if fmt == "JPEG" else {"compress_level": 1}
                 render(images[index], kind, rng).save(path, fmt, **options)
                 photos.append(Photo(path, index, kind, fmt))
