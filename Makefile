@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 ARTIFACTS ?= artifacts
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data train export evaluate predict test test-fast bench bench-train bundle lint clean
+.PHONY: setup data train export evaluate predict test test-fast bench bench-train bench-photos bundle lint clean
 
 setup: $(STAMP) data
 
@@ -54,6 +54,10 @@ bench: setup
 
 bench-train: setup
 	$(PY) -m benchmarks.train_speed
+
+# Agreement on the photo-like corpus of tests/photos.py, per background kind and format, and preprocessing time
+bench-photos: setup
+	$(PY) -m benchmarks.photos --artifacts $(ARTIFACTS)
 
 # dist/fmnist-edge-bundle.tar.gz: runtime, benchmarks, artifacts, data and pinned runtime requirements
 bundle: setup

@@ -53,6 +53,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--top-k", type=positive, default=1, metavar="K",
                         help="show the K most likely classes (default 1)")
     parser.add_argument("--json", action="store_true", help="one JSON object per input (JSON Lines)")
+    parser.add_argument("--invert", action=argparse.BooleanOptionalAction,
+                        help="the object is darker (--invert) or lighter (--no-invert) than its background "
+                             "(default: either, by colour distance)")
+    parser.add_argument("--no-fit", dest="fit", action="store_false",
+                        help="resize the whole image to 28x28 instead of trimming to the object")
     parser.add_argument("--threads", type=positive, default=DEFAULT_THREADS,
                         help=f"engine threads per process (default {DEFAULT_THREADS}: best for one image "
                              "at a time)")
@@ -104,8 +109,8 @@ def image_paths(sources: list[str]):
 class Classifier:
     """Turns a chunk of paths into one record per path, in order: a result or an error."""
 
-    def __init__(self, predictor: Predictor, top_k: int):
-        self.predictor, self.top_k = predictor, top_k
+    def __init__(self, predictor: Predictor, top_k: int, invert: bool | None = None, fit: bool = True):
+        self.predictor, self.top_k, self.invert, self.fit = predictor, top_k, invert, fit
         self.model = {"variant": predictor.variant or predictor.path.name,
                       "model_sha256": sha256_file(predictor.path)[:12]}
 
@@ -115,7 +120,7 @@ class Classifier:
             try:
                 if isinstance(path, ImageError):
                     raise path
-                images.append(read_image(path))
+                images.append(read_image(path, self.invert, self.fit))
                 records.append({"path": str(path)})
             except ImageError as e:
                 records.append({"path": str(e.path), "error": e.reason})
@@ -148,10 +153,10 @@ _worker: Classifier | None = None  # each worker process's own, loaded on its fi
 
 def work(task: tuple) -> list[dict]:
     global _worker
-    source, variant, threads, classes, top_k, chunk = task
+    source, variant, threads, classes, options, chunk = task
     if _worker is None:  # a bare file was already checked in a child process by the parent
         predictor = load(source, variant, threads, classes) if variant else load_file(source, threads, False, classes)
-        _worker = Classifier(predictor, top_k)
+        _worker = Classifier(predictor, *options)
     return _worker.records(chunk)
 
 
@@ -168,7 +173,8 @@ def classify(args, classes: list[str] | None) -> int:
             print(f"error: --top-k {args.top_k} is more than the model's {len(predictor.classes)} classes",
                   file=sys.stderr)
             return 2
-        classifier = Classifier(predictor, args.top_k)
+        options = (args.top_k, args.invert, args.fit)
+        classifier = Classifier(predictor, *options)
         if predictor.logits:
             print(f"note: {classifier.predictor.path.name} returns logits; probabilities are their softmax",
                   file=sys.stderr)
@@ -177,7 +183,7 @@ def classify(args, classes: list[str] | None) -> int:
         else:
             variant = predictor.variant  # None for a bare file
             tasks = [(predictor.path if variant is None else args.source, variant, args.threads, classes,
-                      args.top_k, chunk) for chunk in chunks]
+                      options, chunk) for chunk in chunks]
             batches = pool.imap(work, tasks)
         ok = True
         for batch in batches:
