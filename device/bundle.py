@@ -25,7 +25,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from device.wheels import BOTH, ENGINES, HOST_TARGET, TARGETS, Target, download, engines
+from device.wheels import BOTH, ENGINES, HOST_PYTHON, HOST_TARGET, TARGETS, Target, download, engines
 from runtime.dataset import data_dir, load_split, split_files
 from runtime.errors import ToolkitError
 from runtime.files import atomic_path, sha256_file
@@ -44,11 +44,14 @@ class Spec:
 
     target: Target
     engine: str = BOTH
-    python: str = "3.11"
+    python: str = HOST_PYTHON
 
     @property
     def name(self) -> str:
-        return f"fmnist-edge-{self.target.name}" + ("" if self.engine == BOTH else f"-{self.engine}")
+        """fmnist-edge-<target>[-<engine>][-py<version>]: the engine when not both, the Python
+        when not this host's."""
+        return (f"fmnist-edge-{self.target.name}" + ("" if self.engine == BOTH else f"-{self.engine}")
+                + ("" if self.python == HOST_PYTHON else f"-py{self.python}"))
 
 
 def sources() -> list[Path]:
@@ -157,7 +160,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help=f"platform of the device (default: this host, {HOST_TARGET})")
     parser.add_argument("--engine", choices=[*ENGINES, BOTH], default=BOTH,
                         help="engine(s) and the variants they run (default: both)")
-    parser.add_argument("--python", default="3.11", help="the device's Python, major.minor (default: 3.11)")
+    parser.add_argument("--python", default=HOST_PYTHON,
+                        help=f"the device's Python, major.minor (default: this host's, {HOST_PYTHON})")
     parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts", help="exported set")
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="folder for the archive")
     parser.add_argument("--json", action="store_true", help="print the archive's path and size as JSON")

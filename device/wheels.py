@@ -39,6 +39,7 @@ def linux(arch: str) -> Target:
 
 TARGETS = {t.name: t for t in (linux("aarch64"), linux("x86_64"))}
 HOST_TARGET = f"linux-{platform.machine()}"
+HOST_PYTHON = "{}.{}".format(*sys.version_info[:2])  # the Python the bundle was tested with here
 
 
 @dataclass(frozen=True)
