@@ -2,7 +2,8 @@
 bundle there, install it offline, run its tools, bring the results back.
 
 A way in (device/emulated.py, device/ssh.py) is one call, `run(script, stdin, timeout)`: a POSIX sh
-script run in the device's home folder with the archive (or nothing) on its standard input. Copying
+script run on the device with the archive (or nothing) on its standard input; every step starts in
+the home folder. Copying
 is `tar -x` reading stdin and fetching is `cat`, so nothing of ours runs on a device but the bundle.
 
     results/devices/<name>/  benchmark.json, report.md, evaluate.json, predict.jsonl, device.json
@@ -34,7 +35,7 @@ class Device(Protocol):
     emulated: bool  # timings there are not the board's
 
     def run(self, script: str, stdin: Path | None, timeout: float) -> subprocess.CompletedProcess:
-        """Run `script` with sh in the home folder; raise DeviceError if the device cannot be reached."""
+        """Run `script` with sh there; the exit status and output are the script's (or the link's)."""
         ...
 
 
@@ -60,7 +61,7 @@ def last_line(text: bytes | str) -> str:
 def step(device: Device, what: str, script: str, stdin: Path | None = None, timeout: float = 600) -> bytes:
     """Run one step; its output, or DeviceError naming the device, the step and the reason."""
     try:
-        done = device.run(script, stdin, timeout)
+        done = device.run(f'cd "$HOME" && {script}', stdin, timeout)
     except subprocess.TimeoutExpired:
         raise DeviceError(device.name, f"{what}: no answer within {timeout:g} s") from None
     if done.returncode != 0:
@@ -180,5 +181,5 @@ def run_device(device: Device, bundles: Bundles, out: Path, bench_args: list[str
         archive = bundles.for_device(device.name, facts)
         return check(Session(device, archive.name.removesuffix(".tar.gz")), archive, facts, out,
                      bench_args, timeout)
-    except ToolkitError as e:
-        return failed(out, device.name, str(e), device.emulated)
+    except ToolkitError as e:  # the row names the device; the reason names anything else
+        return failed(out, device.name, e.reason if e.path == device.name else str(e), device.emulated)

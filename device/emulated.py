@@ -88,7 +88,7 @@ class EmulatedDevice:
         self.root, self.cpu, self.name = root, cpu, f"emulated-{cpu}"
 
     def run(self, script: str, stdin: Path | None, timeout: float) -> subprocess.CompletedProcess:
-        root, script = shlex.quote(str(self.root)), shlex.quote("cd && " + script)
+        root, script = shlex.quote(str(self.root)), shlex.quote(script)
         inner = f"mount -t proc proc {root}/proc && exec chroot {root} /bin/sh -c {script}"
         command = ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "sh", "-c", inner]
         with open(stdin, "rb") if stdin else open(os.devnull, "rb") as feed:
@@ -98,6 +98,7 @@ class EmulatedDevice:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m device.emulated", description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", choices=["aarch64"], default="aarch64", help="the board's (default: aarch64)")
     parser.add_argument("--cpu", default="cortex-a72", help="QEMU CPU (default: cortex-a72, a Pi 4's)")
     parser.add_argument("--engine", choices=[*ENGINES, "both"], default="litert", help="default: litert")
     parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts", help="exported set")

@@ -28,7 +28,7 @@ CLIENT_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-o", "Serve
 
 
 class SshDevice:
-    """A board reached with `ssh HOST SCRIPT`; the script runs in the user's home folder."""
+    """A board reached with `ssh HOST SCRIPT` (run by the user's login shell there)."""
 
     emulated = False
 
