@@ -24,6 +24,7 @@ from device.wheels import TARGETS
 from runtime.errors import ToolkitError
 
 REMOTE_DIR = "fmnist-edge"  # under the device's home folder
+PROBE_SECONDS = 60  # a device that has not answered `uname -m` by then is not going to
 
 
 class DeviceError(ToolkitError):
@@ -69,7 +70,7 @@ def step(device: Device, what: str, script: str, stdin: Path | None = None, time
     return done.stdout
 
 
-def probe(device: Device, timeout: float = 60) -> Facts:
+def probe(device: Device, timeout: float) -> Facts:
     out = step(device, "probing", PROBE, timeout=timeout).decode().split()
     if len(out) != 3:
         raise DeviceError(device.name, f"probing: unexpected answer {' '.join(out)!r}")
@@ -177,7 +178,7 @@ class Bundles:
 def run_device(device: Device, bundles: Bundles, out: Path, bench_args: list[str], timeout: float) -> dict:
     """Probe, bundle, check: the device's device.json, or its row with the reason it failed."""
     try:
-        facts = probe(device)
+        facts = probe(device, min(PROBE_SECONDS, timeout))
         archive = bundles.for_device(device.name, facts)
         return check(Session(device, archive.name.removesuffix(".tar.gz")), archive, facts, out,
                      bench_args, timeout)

@@ -69,7 +69,8 @@ def fingerprint(device: dict) -> list[str]:
         heat += f", throttled {doctor['throttled']}"
     install = f"{device['install_seconds']:.0f} s" if "install_seconds" in device else DASH
     cold = next((r for r in device["bench"]["cold_start"] if r["process"] == "predict-cli"), {})
-    return [device["name"], "ok", f"{machine['cpu']} ({' '.join(doctor.get('features') or machine['vector']) or DASH})",
+    features = " ".join(doctor.get("features") or machine["vector"]) or DASH
+    return [device["name"], "ok", f"{machine['cpu']} ({features})",
             machine["arch"], str(machine["usable_cores"]), clock, heat,
             f"{machine['os']}, Python {machine['python']}", engines or DASH,
             "yes" if device["emulated"] else "no", f"{install}; cold start {seconds(cold.get('p50'))}"]
