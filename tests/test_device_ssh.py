@@ -74,29 +74,36 @@ def host(alias: str, port: int, folder: Path, known: str = "known_hosts", **more
 
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory):
-    """sshd on a free loopback port; yields an ssh_config naming a good host and failing ones."""
+    """sshd on free loopback ports; yields an ssh_config naming a good host and failing ones. Each
+    port the hosts that get past the probe use has its own home folder, as separate boards would:
+    the dropped one through a proxy, the one whose PATH has no python3."""
     folder = tmp_path_factory.mktemp("sshd")
-    port = free_port()
-    (folder / "home").mkdir()
-    host_key, other_key = keygen(folder / "host_key"), keygen(folder / "other_key")
-    (folder / "authorized_keys").write_text(keygen(folder / "id_user") + "\n")
-    (folder / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder}/host_key\nPidFile {folder}/sshd.pid\n"
-        f"AuthorizedKeysFile {folder}/authorized_keys\nPermitRootLogin prohibit-password\n"
-        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-        f"SetEnv HOME={folder}/home\nAcceptEnv PATH\n")
-    drop = dropping_proxy(port)
+    port, drop_port, no_python_port = free_port(), free_port(), free_port()
     bin_without_python = folder / "bin"
     bin_without_python.mkdir()
     for tool in ("sh", "uname", "df", "awk"):
         (bin_without_python / tool).symlink_to(shutil.which(tool))
-    (folder / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key}\n[127.0.0.1]:{drop} {host_key}\n")
+    for home in ("home", "home-dropped", "home-no-python"):
+        (folder / home).mkdir()
+    host_key, other_key = keygen(folder / "host_key"), keygen(folder / "other_key")
+    (folder / "authorized_keys").write_text(keygen(folder / "id_user") + "\n")
+    (folder / "sshd_config").write_text(
+        f"Port {port}\nPort {drop_port}\nPort {no_python_port}\nListenAddress 127.0.0.1\n"
+        f"HostKey {folder}/host_key\nPidFile {folder}/sshd.pid\nAuthorizedKeysFile {folder}/authorized_keys\n"
+        "PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+        "UsePAM no\nStrictModes no\n"
+        f"Match LocalPort {port}\n  SetEnv HOME={folder}/home\n"
+        f"Match LocalPort {drop_port}\n  SetEnv HOME={folder}/home-dropped\n"
+        f"Match LocalPort {no_python_port}\n"
+        f"  SetEnv HOME={folder}/home-no-python PATH={bin_without_python}\n")
+    proxy = dropping_proxy(drop_port)
+    (folder / "known_hosts").write_text("".join(f"[127.0.0.1]:{p} {host_key}\n"
+                                                for p in (port, proxy, no_python_port)))
     (folder / "known_hosts_other").write_text(f"[127.0.0.1]:{port} {other_key}\n")
     (folder / "ssh_config").write_text(
         host("loopback", port, folder) + host("badkey", port, folder, "known_hosts_other")
-        + host("dropper", drop, folder) + host("refused", free_port(), folder)
-        + host("nopython", port, folder, SetEnv=f"PATH={bin_without_python}")
-        + host("slow", port, folder, ProxyCommand="sleep 30"))
+        + host("dropper", proxy, folder) + host("refused", free_port(), folder)
+        + host("nopython", no_python_port, folder) + host("slow", port, folder, ProxyCommand="sleep 30"))
     Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation folder
     server = subprocess.Popen([SSHD, "-D", "-e", "-f", str(folder / "sshd_config")], stderr=subprocess.PIPE)
     deadline = time.monotonic() + 10
