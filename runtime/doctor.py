@@ -32,6 +32,11 @@ INT8_DOT = {"AVX-512 VNNI", "AVX-VNNI", "AMX-INT8", "dotprod", "i8mm"}  # 4 int8
 ENGINE_MODULES = {"tflite": "ai_edge_litert", "onnx": "onnxruntime"}
 PACKAGES = ("numpy", "pillow", "ai-edge-litert", "onnxruntime")
 CPU_SYS = Path("/sys/devices/system/cpu/cpu0/cpufreq")
+# Arm cores by the 'CPU part' of /proc/cpuinfo (implementer 0x41, Arm Ltd.): the ones on common boards.
+ARM_PARTS = {"0xd03": "Cortex-A53", "0xd04": "Cortex-A35", "0xd05": "Cortex-A55", "0xd07": "Cortex-A57",
+             "0xd08": "Cortex-A72", "0xd09": "Cortex-A73", "0xd0a": "Cortex-A75", "0xd0b": "Cortex-A76",
+             "0xd0c": "Neoverse-N1", "0xd0d": "Cortex-A77", "0xd40": "Neoverse-V1", "0xd41": "Cortex-A78",
+             "0xd46": "Cortex-A510", "0xd47": "Cortex-A710", "0xd49": "Neoverse-N2"}
 BATCH = 256  # throughput batch
 
 
@@ -43,16 +48,26 @@ def read(path: Path | str) -> str | None:
 
 
 def cpuinfo() -> dict[str, str]:
-    """The first processor's fields in /proc/cpuinfo (x86: 'model name', 'flags'; Arm: 'CPU part')."""
+    """/proc/cpuinfo's fields, the first processor's where each has its own (x86: 'model name',
+    'flags'; Arm: 'CPU part'; a Raspberry Pi adds 'Model' at the end)."""
     fields = {}
     for line in (read("/proc/cpuinfo") or "").splitlines():
-        if not line.strip():
-            if fields:
-                break
-            continue
         key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())
+        if value:
+            fields.setdefault(key.strip(), value.strip())
     return fields
+
+
+def cpu_name(arch: str, info: dict[str, str]) -> str:
+    """x86: its model name. Arm: the board (Raspberry Pis say) and the core. Under QEMU user-mode
+    emulation /proc/cpuinfo is the host's, so the CPU QEMU was told to be is named instead."""
+    if arch != "aarch64":
+        return info.get("model name") or "unknown"
+    if "CPU part" not in info:
+        emulated = os.environ.get("QEMU_CPU")
+        return f"{emulated} (emulated by QEMU)" if emulated else "unknown Arm CPU"
+    core = ARM_PARTS.get(info["CPU part"], f"Arm part {info['CPU part']}")
+    return f"{info['Model']}, {core}" if "Model" in info else core
 
 
 def features(arch: str, info: dict[str, str]) -> list[str]:
@@ -87,7 +102,7 @@ def machine() -> dict:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return {"cpu": info.get("model name") or info.get("Model") or info.get("CPU part") or "unknown",
+    return {"cpu": cpu_name(arch, info),
             "arch": arch, "features": features(arch, info), "cores": os.cpu_count(),
             "usable_cores": len(os.sched_getaffinity(0)), **clock(), "python": platform.python_version(),
             "os": platform.platform(terse=True), "libraries": versions}
