@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.cli import silence_stdout
 from runtime.errors import ToolkitError
 from runtime.loader import SUFFIXES, load
 from runtime.manifest import MANIFEST, Manifest
@@ -195,8 +194,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BrokenPipeError:
-        silence_stdout()
-        sys.exit(1)
+    sys.exit(main())
