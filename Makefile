@@ -16,8 +16,8 @@ DEBIAN_DATA := /usr/share/datasets/fashion-mnist
 DEVICE_PACKAGES := debootstrap qemu-user-static binfmt-support openssh-server openssh-client
 EXPORTED := test -f $(ARTIFACTS)/manifest.json || $(MAKE) train export
 
-.PHONY: setup data device-tools train export evaluate predict test bench bench-train bundle device-check \
-	bench-device report lint clean
+.PHONY: setup data device-tools train export evaluate predict test bench bench-train bundle bundle-sizes \
+	device-check bench-device report lint clean
 
 setup: $(STAMP) data
 
@@ -78,6 +78,11 @@ bundle: setup
 	@$(EXPORTED)
 	$(PY) -m device.bundle --artifacts $(ARTIFACTS) --out dist $(if $(TARGET),--target $(TARGET)) \
 		$(if $(ENGINE),--engine $(ENGINE)) $(if $(filter 3.%,$(PYTHON)),--python $(PYTHON))
+
+# Archive and installed sizes and offline install time per target and engine (a Markdown table).
+bundle-sizes: setup device-tools
+	@$(EXPORTED)
+	$(PY) -m device.sizes --artifacts $(ARTIFACTS)
 
 # The aarch64 archive on an emulated Raspberry Pi 4 (Debian arm64 root, cached in /var/cache/fmnist-edge):
 # offline install, predict, evaluate, bench --smoke.  [TARGET=aarch64] [CPU=cortex-a72] [ENGINE=litert]
