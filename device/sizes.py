@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                 except ToolkitError as e:
                     print(f"error: {e}", file=sys.stderr)
                     return 1
-                where = (device.name + (" (emulated)" if device.emulated else "")) if device else "–"
+                where = device.name if device else "–"
                 print(f"| {target} | {engine} | {archive.stat().st_size / 1e6:.1f} | {folder_mb} ({venv_mb}) "
                       f"| {seconds} | {where} |", flush=True)
     return 0
