@@ -70,7 +70,7 @@ def fingerprint(device: dict) -> list[str]:
     install = f"{device['install_seconds']:.0f} s" if "install_seconds" in device else DASH
     cold = next((r for r in device["bench"]["cold_start"] if r["process"] == "predict-cli"), {})
     features = " ".join(doctor.get("features") or machine["vector"]) or DASH
-    return [device["name"], "ok", f"{doctor.get('cpu') or machine['cpu']} ({features})",
+    return [device["name"], "ok", f"{doctor.get('cpu') or machine['cpu']}: {features}",
             machine["arch"], str(machine["usable_cores"]), clock, heat,
             f"{machine['os']}, Python {machine['python']}", engines or DASH,
             "yes" if device["emulated"] else "no", f"{install}; cold start {seconds(cold.get('p50'))}"]
@@ -90,7 +90,8 @@ METRICS = (  # title, figure of a benchmark row or of the device's evaluate, how
     ("accuracy re-checked on the device (evaluate, 10,000 test images)",
      lambda d, r: device_accuracy(d, r["variant"]), fixed),
     ("peak RSS (load and predict one image)", lambda d, r: r["peak_bytes"], size),
-    ("cold start (load to first result)", lambda d, r: r["load_p50"], seconds),
+    ("load to first result, in a running process (manifest, checksum, engine, one image)",
+     lambda d, r: r["load_p50"], seconds),
 )
 
 
