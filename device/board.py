@@ -1,10 +1,10 @@
 """A device, reached one way or another, and the steps every device goes through: probe it, copy a
 bundle there, install it offline, run its tools, bring the results back.
 
-A way in (device/emulated.py, device/ssh.py) is one call, `run(script, stdin, timeout)`: a POSIX sh
-script run on the device with the archive (or nothing) on its standard input; every step starts in
-the home folder. Copying
-is `tar -x` reading stdin and fetching is `cat`, so nothing of ours runs on a device but the bundle.
+A way in (device/emulated.py, device/ssh.py, device/local.py) is one call, `run(script, stdin,
+timeout)`: a POSIX sh script run on the device with the archive (or nothing) on its standard input;
+every step starts in the home folder. Copying is `tar -x` reading stdin and fetching is `cat`, so
+nothing of ours runs on a device but the bundle.
 
     results/devices/<name>/  benchmark.json, report.md, evaluate.json, predict.jsonl, device.json
 """
