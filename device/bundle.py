@@ -25,7 +25,17 @@ from pathlib import Path
 
 from PIL import Image
 
-from device.wheels import BOTH, ENGINES, HOST_PYTHON, HOST_TARGET, TARGETS, Target, download, engines
+from device.wheels import (
+    BOTH,
+    ENGINES,
+    HOST_PYTHON,
+    HOST_TARGET,
+    TARGETS,
+    Target,
+    download,
+    engine_of,
+    engines,
+)
 from runtime.dataset import data_dir, load_split, split_files
 from runtime.errors import ToolkitError
 from runtime.files import atomic_path, sha256_file
@@ -74,8 +84,8 @@ def sample_pngs() -> list[tuple[str, bytes]]:
 
 def chosen_variants(manifest: Manifest, spec: Spec) -> list[str]:
     """The manifest's variants that the bundle's engine(s) run; refuses a manifest with none."""
-    formats = {e.format for e in engines(spec.engine)}
-    names = [name for name, entry in manifest.entries.items() if entry["format"] in formats]
+    chosen = engines(spec.engine)
+    names = [name for name in manifest.entries if engine_of(name) in chosen]
     if not names:
         raise ToolkitError(manifest.path, f"has no variant that {spec.engine} runs; re-run `make export`")
     return names

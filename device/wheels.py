@@ -44,6 +44,9 @@ HOST_PYTHON = "{}.{}".format(*sys.version_info[:2])  # the Python the bundle was
 
 @dataclass(frozen=True)
 class Engine:
+    """An engine as a bundle sees it: the variants it runs (by their format in runtime.variants) and
+    the pip package to ship. The runtime's format registry may take this over."""
+
     name: str  # what `make bundle ENGINE=` takes
     format: str  # runtime.variants' format it runs
     package: str  # its pip package
@@ -59,13 +62,11 @@ def engines(choice: str) -> list[Engine]:
     return list(ENGINES.values()) if choice == BOTH else [ENGINES[choice]]
 
 
-def engine_for(variant: str) -> Engine:
-    """The engine (and pip package) that runs `variant`: keyed on its format in runtime.variants."""
-    fmt = VARIANTS[variant].format
-    for engine in ENGINES.values():
-        if engine.format == fmt:
-            return engine
-    raise ValueError(f"variant {variant!r} ({fmt}) has no engine on a device; it needs TensorFlow")
+def engine_of(variant: str) -> Engine | None:
+    """The engine (and pip package) that runs `variant`, keyed on its format in runtime.variants;
+    None for a variant no device engine runs (keras) or one this runtime does not know."""
+    spec = VARIANTS.get(variant)
+    return next((e for e in ENGINES.values() if spec and e.format == spec.format), None)
 
 
 def normalise(name: str) -> str:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from device.wheels import HOST_PYTHON, HOST_TARGET
+from device.wheels import HOST_PYTHON, HOST_TARGET, engine_of
+from runtime.variants import VARIANTS
 from tests.conftest import run_cli
 
 NAME = f"fmnist-edge-{HOST_TARGET}-litert"
@@ -168,6 +169,12 @@ def test_an_archive_for_another_architecture_names_both(artifacts, tmp_path):
                     tmp_path)
     line = refused(folder)
     assert f"this bundle is for aarch64, this device is {HOST_TARGET.removeprefix('linux-')}" in line
+
+
+def test_each_variant_ships_with_its_engine_and_keras_with_none():
+    assert {name: engine_of(name) and engine_of(name).package for name in VARIANTS} == {
+        "keras": None, "tflite-float32": "ai-edge-litert", "tflite-int8": "ai-edge-litert",
+        "onnx-float32": "onnxruntime", "onnx-int8": "onnxruntime"}
 
 
 def test_no_manifest_is_one_line(tmp_path):
