@@ -14,6 +14,7 @@ Timings under emulation are not the board's; what counts here is parity and that
 """
 
 import argparse
+import fcntl
 import os
 import shlex
 import shutil
@@ -25,6 +26,7 @@ from pathlib import Path
 from device.board import Bundles, run_device
 from device.report import host_and_device
 from device.wheels import ENGINES
+from runtime.errors import ToolkitError
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("FMNIST_EDGE_CACHE", "/var/cache/fmnist-edge"))
@@ -59,11 +61,20 @@ def qemu_env(cpu: str) -> dict[str, str]:
 def build_root(cpu: str, cache: Path = CACHE) -> Path:
     """The cached Debian arm64 root, made with debootstrap the first time (about 3 minutes). Its
     second stage mounts /proc and /sys in the root: in a private mount namespace, so they go when
-    it ends, even if it fails, and deleting a failed root never reaches the host's."""
+    it ends, even if it fails, and deleting a failed root never reaches the host's. A second
+    process waits for the first one's root instead of building beside it."""
     root = cache / f"{SUITE}-arm64"
-    if (root / ".complete").exists():
-        return root
-    partial = cache / f".partial-{SUITE}-arm64"
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / ".complete").exists():
+            debootstrap(root, cpu)
+    return root
+
+
+def debootstrap(root: Path, cpu: str) -> None:
+    """Both stages into a partial folder, renamed to `root` once complete; removed if one fails."""
+    partial = root.with_name(f".partial-{root.name}")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     print(f"building the {SUITE} arm64 root in {root} (once per machine)", flush=True)
@@ -71,14 +82,13 @@ def build_root(cpu: str, cache: Path = CACHE) -> Path:
              str(partial), MIRROR]
     second = ["unshare", "--mount", "chroot", str(partial), "/debootstrap/debootstrap", "--second-stage"]
     for command in (first, second):
-        done = subprocess.run(command, capture_output=True, text=True, env=qemu_env(cpu))
+        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **qemu_env(cpu)})
         if done.returncode != 0:
             shutil.rmtree(partial, ignore_errors=True)
             lines = (done.stderr or done.stdout).strip().splitlines() or ["no message"]
-            raise RuntimeError(f"{command[0]} failed for {root}: {lines[-1]}")
+            raise ToolkitError(root, f"{command[0]} failed: {lines[-1]}")
     (partial / ".complete").touch()
     partial.rename(root)
-    return root
 
 
 class EmulatedDevice:
@@ -121,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         root = build_root(args.cpu, args.cache)
-    except RuntimeError as e:
+    except ToolkitError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     device = EmulatedDevice(root, args.cpu)

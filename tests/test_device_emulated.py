@@ -9,8 +9,10 @@ import json
 
 import pytest
 
+from device import emulated
 from device.board import DeviceError, Session, probe
 from device.emulated import CACHE, EmulatedDevice, build_root, missing
+from runtime.errors import ToolkitError
 from tests.conftest import run_cli
 
 CPU = "cortex-a72"
@@ -63,3 +65,12 @@ def test_the_host_archive_is_refused_naming_both_architectures(device, artifacts
         session.install(timeout=300)
     assert refused.value.reason == ("installing: install.sh: this bundle is for x86_64, this device is "
                                     "aarch64: build one for it with 'make bundle TARGET=linux-aarch64'")
+
+
+def test_a_failed_root_build_leaves_nothing_behind(monkeypatch, tmp_path):
+    monkeypatch.setattr(emulated, "MIRROR", "http://127.0.0.1:9/debian")  # nothing listens there
+    with pytest.raises(ToolkitError) as failed:
+        build_root(CPU, tmp_path)
+    assert failed.value.path == str(tmp_path / "bookworm-arm64")
+    assert failed.value.reason.startswith("debootstrap failed: ")
+    assert [p.name for p in tmp_path.iterdir()] == [".lock"]
