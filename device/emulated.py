@@ -104,7 +104,7 @@ class EmulatedDevice:
         root, script = shlex.quote(str(self.root)), shlex.quote(script)
         inner = f"mount -t proc proc {root}/proc && exec chroot {root} /bin/sh -c {script}"
         command = ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "sh", "-c", inner]
-        with open(stdin, "rb") if stdin else open(os.devnull, "rb") as feed:
+        with open(stdin or os.devnull, "rb") as feed:
             return subprocess.run(command, stdin=feed, capture_output=True, timeout=timeout,
                                   env=qemu_env(self.cpu))
 

@@ -15,6 +15,6 @@ class LocalDevice:
     def run(self, script: str, stdin: Path | None, timeout: float) -> subprocess.CompletedProcess:
         """`script` in a clean environment: none of this process's venv, Python or pip settings."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "PIP_"))}
-        with open(stdin, "rb") if stdin else open(os.devnull, "rb") as feed:
+        with open(stdin or os.devnull, "rb") as feed:
             return subprocess.run(["sh", "-c", script], stdin=feed, capture_output=True, timeout=timeout,
                                   env={**env, "HOME": str(self.home)})

@@ -12,6 +12,7 @@ a hang. Exit status: 0 when every host ran, 1 when any failed, 2 for HOSTS empty
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -37,7 +38,7 @@ class SshDevice:
         self.options = [*CLIENT_OPTIONS, *(["-F", str(config)] if config else [])]
 
     def run(self, script: str, stdin: Path | None, timeout: float) -> subprocess.CompletedProcess:
-        with open(stdin, "rb") if stdin else open("/dev/null", "rb") as feed:
+        with open(stdin or os.devnull, "rb") as feed:
             return subprocess.run(["ssh", *self.options, self.host, script], stdin=feed,
                                   capture_output=True, timeout=timeout)
 
