@@ -13,14 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from benchmarks.table import DASH, fixed, rate, seconds, size  # noqa: E402
-from runtime.files import atomic_path  # noqa: E402
-from runtime.manifest import MANIFEST, Manifest  # noqa: E402
+from benchmarks.table import DASH, fixed, rate, seconds, size
+from runtime.files import atomic_path
+from runtime.manifest import MANIFEST, Manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVICES = ROOT / "benchmarks" / "results" / "devices"
@@ -132,6 +127,11 @@ def markdown(devices: list[dict]) -> str:
 
 def chart(devices: list[dict], path: Path) -> None:
     """b1 p50 and best img/s, a bar per device for each variant (log scales)."""
+    import matplotlib  # here: device-check prints the evaluate table of this module without it
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     ran, variants = measured(devices)
     figure, axes = plt.subplots(1, 2, figsize=(12, 1.2 + 0.5 * len(variants) * max(1, len(ran)) ** 0.5))
     height = 0.8 / max(1, len(ran))

@@ -6,6 +6,9 @@ machine (about 3 minutes) in /var/cache/fmnist-edge; after that the check takes 
 """
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -13,12 +16,12 @@ from device import emulated
 from device.board import DeviceError, Session, probe
 from device.emulated import CACHE, EmulatedDevice, build_root, missing
 from runtime.errors import ToolkitError
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 CPU = "cortex-a72"
 VARIANTS = {"tflite-float32", "tflite-int8"}
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(missing() is not None, reason=f"emulated board: {missing()}")]
+pytestmark = pytest.mark.slow
+needs_board = pytest.mark.skipif(missing() is not None, reason=f"emulated board: {missing()}")
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +37,7 @@ def device(checked) -> EmulatedDevice:
     return EmulatedDevice(build_root(CPU, CACHE), CPU)
 
 
+@needs_board
 def test_installs_offline_and_predicts_evaluates_and_benchmarks_on_arm(checked):
     folder, stdout = checked
     device = json.loads((folder / "device.json").read_text())
@@ -49,12 +53,14 @@ def test_installs_offline_and_predicts_evaluates_and_benchmarks_on_arm(checked):
     assert "passed on emulated-cortex-a72" in stdout
 
 
+@needs_board
 def test_no_network_inside(device):
     done = device.run("python3 -c 'import socket; socket.create_connection((\"1.1.1.1\", 80), timeout=5)'",
                       None, 120)
     assert done.returncode != 0 and b"Network is unreachable" in done.stderr
 
 
+@needs_board
 def test_the_host_archive_is_refused_naming_both_architectures(device, artifacts, tmp_path):
     made = run_cli("device.bundle", "--target", "linux-x86_64", "--engine", "litert",
                    "--artifacts", artifacts, "--out", tmp_path, "--json", timeout=900)
@@ -67,6 +73,7 @@ def test_the_host_archive_is_refused_naming_both_architectures(device, artifacts
                                     "aarch64: build one for it with 'make bundle TARGET=linux-aarch64'")
 
 
+@needs_board
 def test_a_failed_root_build_leaves_nothing_behind(monkeypatch, tmp_path):
     monkeypatch.setattr(emulated, "MIRROR", "http://127.0.0.1:9/debian")  # nothing listens there
     with pytest.raises(ToolkitError) as failed:
@@ -74,3 +81,12 @@ def test_a_failed_root_build_leaves_nothing_behind(monkeypatch, tmp_path):
     assert failed.value.path == str(tmp_path / "bookworm-arm64")
     assert failed.value.reason.startswith("debootstrap failed: ")
     assert [p.name for p in tmp_path.iterdir()] == [".lock"]
+
+
+def test_without_root_it_is_skipped_in_one_line(tmp_path):
+    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+    done = subprocess.run([*as_nobody, sys.executable, "-m", "device.emulated", "--out", tmp_path / "out"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout == ""
+    assert done.stderr == "device-check skipped: needs root (debootstrap, chroot, unshare)\n"
+    assert not (tmp_path / "out").exists()
