@@ -11,6 +11,8 @@ writes report.md and report.png in the devices folder and prints the Markdown. T
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.table import DASH, fixed, rate, seconds, size
@@ -79,14 +81,25 @@ def device_accuracy(device: dict, variant: str) -> float | None:
     return rows.get(variant, {}).get("accuracy")
 
 
-METRICS = (  # title, figure of a benchmark row or of the device's evaluate, how to show it
-    ("b1 p50 (one image, 1 thread)", lambda d, r: r["b1_p50"], seconds),
-    ("best img/s (batch 32 or 1,024, every core)", lambda d, r: r["best_ips"], rate),
-    ("accuracy re-checked on the device (evaluate, 10,000 test images)",
-     lambda d, r: device_accuracy(d, r["variant"]), fixed),
-    ("peak RSS (load and predict one image)", lambda d, r: r["peak_bytes"], size),
-    ("load to first result, in a running process (manifest, checksum, engine, one image)",
-     lambda d, r: r["load_p50"], seconds),
+@dataclass(frozen=True)
+class Metric:
+    title: str  # the Markdown table's
+    axis: str  # the chart's
+    figure: Callable[[dict, dict], float | None]  # of a device and one of its benchmark rows
+    show: Callable  # how a cell shows it
+    log: bool  # a log scale in the chart
+
+
+METRICS = (
+    Metric("b1 p50 (one image, 1 thread)", "b1 p50, seconds", lambda d, r: r["b1_p50"], seconds, True),
+    Metric("best img/s (batch 32 or 1,024, every core)", "best img/s", lambda d, r: r["best_ips"], rate,
+           True),
+    Metric("accuracy re-checked on the device (evaluate, 10,000 test images)", "accuracy on the device",
+           lambda d, r: device_accuracy(d, r["variant"]), fixed, False),
+    Metric("peak RSS (load and predict one image)", "peak RSS, bytes", lambda d, r: r["peak_bytes"], size,
+           False),
+    Metric("load to first result, in a running process (manifest, checksum, engine, one image)",
+           "load to first result, seconds", lambda d, r: r["load_p50"], seconds, True),
 )
 
 
@@ -97,55 +110,56 @@ def measured(devices: list[dict]) -> tuple[list[dict], list[str]]:
     return ran, list(dict.fromkeys(r["variant"] for r in rows))
 
 
+def value(metric: Metric, device: dict, variant: str) -> float | None:
+    row = next((r for r in device["bench"]["rows"] if r["variant"] == variant), None)
+    return metric.figure(device, row) if row and row["status"] == "ok" else None
+
+
 def label(device: dict) -> str:
     return device["name"] + (" (emulated)" if device["emulated"] else "")
 
 
-def value_table(devices: list[dict], figure, show) -> list[str]:
+def value_table(devices: list[dict], metric: Metric) -> list[str]:
     ran, variants = measured(devices)
     lines = ["| variant | " + " | ".join(map(label, ran)) + " |", "|:--|" + "--:|" * len(ran)]
     for variant in variants:
-        cells = []
-        for device in ran:
-            row = next((r for r in device["bench"]["rows"] if r["variant"] == variant), None)
-            cells.append(show(figure(device, row)) if row and row["status"] == "ok" else DASH)
+        cells = [metric.show(value(metric, device, variant)) for device in ran]
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     return lines
 
 
 def markdown(devices: list[dict]) -> str:
     lines = ["# fmnist-edge on every device", "",
-             "| device | status | CPU (int8 features) | arch | cores | governor, clock | temperature | OS | "
+             "| device | status | CPU: int8 features | arch | cores | governor, clock | temperature | OS | "
              "engines | emulated | install; predict CLI cold start |", "|:--|" + ":--|" * 10]
     lines += ["| " + " | ".join(fingerprint(d)) + " |" for d in devices]
-    for title, figure, show in METRICS:
-        lines += ["", f"**{title}**", ""] + value_table(devices, figure, show)
+    for metric in METRICS:
+        lines += ["", f"**{metric.title}**", ""] + value_table(devices, metric)
     lines += ["", "Emulated devices run under QEMU user-mode emulation: their timings are not the board's; "
                   "their accuracy (parity) and that everything ran are what they prove."]
     return "\n".join(lines) + "\n"
 
 
 def chart(devices: list[dict], path: Path) -> None:
-    """b1 p50 and best img/s, a bar per device for each variant (log scales)."""
+    """Every metric in a panel, a bar per device for each variant."""
     import matplotlib  # here: device-check prints the evaluate table of this module without it
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     ran, variants = measured(devices)
-    figure, axes = plt.subplots(1, 2, figsize=(12, 1.2 + 0.5 * len(variants) * max(1, len(ran)) ** 0.5))
+    figure, axes = plt.subplots(1, len(METRICS), figsize=(4.5 * len(METRICS), 1.5 + 0.45 * len(variants)
+                                                          * max(1, len(ran)) ** 0.5))
     height = 0.8 / max(1, len(ran))
-    panels = (("b1_p50", "b1 p50, seconds"), ("best_ips", "best img/s"))
-    for panel, (key, title) in zip(axes, panels, strict=True):
+    for panel, metric in zip(axes, METRICS, strict=True):
         for i, device in enumerate(ran):
-            rows = {r["variant"]: r for r in device["bench"]["rows"]}
-            values = [(rows.get(v) or {}).get(key) or 0 for v in variants]
-            panel.barh([j + i * height for j in range(len(variants))], values, height,
-                       label=label(device))
-        panel.set_xscale("log")
+            values = [value(metric, device, v) or 0 for v in variants]
+            panel.barh([j + i * height for j in range(len(variants))], values, height, label=label(device))
+        if metric.log:
+            panel.set_xscale("log")
         panel.set_yticks([j + height * (len(ran) - 1) / 2 for j in range(len(variants))], variants)
         panel.invert_yaxis()
-        panel.set_xlabel(title)
+        panel.set_xlabel(metric.axis)
     axes[0].legend(fontsize=8)
     figure.tight_layout()
     with atomic_path(path) as tmp:
