@@ -25,7 +25,7 @@ from pathlib import Path
 
 from device.board import Bundles, run_device
 from device.report import host_and_device
-from device.wheels import ENGINES
+from device.wheels import BOTH, ENGINES
 from runtime.errors import ToolkitError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +59,7 @@ def qemu_env(cpu: str) -> dict[str, str]:
 
 
 def build_root(cpu: str, cache: Path = CACHE) -> Path:
-    """The cached Debian arm64 root, made with debootstrap the first time (about 3 minutes). Its
+    """The cached Debian arm64 root, made with debootstrap the first time (3 to 5 minutes). Its
     second stage mounts /proc and /sys in the root: in a private mount namespace, so they go when
     it ends, even if it fails, and deleting a failed root never reaches the host's. A second
     process waits for the first one's root instead of building beside it."""
@@ -111,9 +111,10 @@ class EmulatedDevice:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m device.emulated", description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", choices=["aarch64"], default="aarch64", help="default: aarch64")
+    parser.add_argument("--arch", choices=["aarch64"], default="aarch64",
+                        help="the board's architecture; aarch64 is the one emulated so far")
     parser.add_argument("--cpu", default="cortex-a72", help="QEMU CPU (default: cortex-a72, a Pi 4's)")
-    parser.add_argument("--engine", choices=[*ENGINES, "both"], default="litert", help="default: litert")
+    parser.add_argument("--engine", choices=[*ENGINES, BOTH], default="litert", help="default: litert")
     parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts", help="exported set")
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="folder for the archive")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "devices",
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = run_device(device, Bundles(args.artifacts, args.dist, args.engine), args.out, ["--smoke"],
                          timeout=1800)
     if summary["status"] != "ok":
-        print(f"error: {summary['reason']}", file=sys.stderr)
+        print(f"error: {device.name}: {summary['reason']}", file=sys.stderr)
         return 1
     print(f"{device.name}: {summary['archive']} ({summary['archive_bytes'] / 1e6:.1f} MB) installed offline "
           f"in {summary['install_seconds']:.0f} s; {summary['installed']}")

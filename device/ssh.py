@@ -14,6 +14,7 @@ a hang. Exit status: 0 when every host ran, 1 when any failed, 2 for HOSTS empty
 import argparse
 import os
 import re
+import shlex
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +30,7 @@ CLIENT_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-o", "Serve
 
 
 class SshDevice:
-    """A board reached with `ssh HOST SCRIPT` (run by the user's login shell there)."""
+    """A board reached with `ssh HOST sh -c SCRIPT`: sh, whatever the user's login shell there."""
 
     emulated = False
 
@@ -38,9 +39,9 @@ class SshDevice:
         self.options = [*CLIENT_OPTIONS, *(["-F", str(config)] if config else [])]
 
     def run(self, script: str, stdin: Path | None, timeout: float) -> subprocess.CompletedProcess:
+        command = ["ssh", *self.options, self.host, f"sh -c {shlex.quote(script)}"]
         with open(stdin or os.devnull, "rb") as feed:
-            return subprocess.run(["ssh", *self.options, self.host, script], stdin=feed,
-                                  capture_output=True, timeout=timeout)
+            return subprocess.run(command, stdin=feed, capture_output=True, timeout=timeout)
 
 
 def hosts(words: list[str]) -> list[str]:
