@@ -93,7 +93,10 @@ def chosen_variants(manifest: Manifest, spec: Spec) -> list[str]:
 
 def needed_mb(wheels: list[Path]) -> int:
     """Disk the install takes: the wheels' unpacked contents, their bytecode and the venv itself."""
-    unpacked = sum(info.file_size for wheel in wheels for info in zipfile.ZipFile(wheel).infolist())
+    unpacked = 0
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as contents:
+            unpacked += sum(info.file_size for info in contents.infolist())
     return math.ceil(unpacked * UNPACKED_PER_ZIPPED / 1e6) + VENV_MB
 
 
