@@ -65,8 +65,9 @@ class Spec:
 
 
 def sources() -> list[Path]:
-    """The runtime, the benchmarks that run without TensorFlow, and the pytest configuration."""
-    files = sorted((ROOT / "runtime").glob("*.py")) + sorted(
+    """The runtime (with its subpackages), the benchmarks that run without TensorFlow, and the pytest
+    configuration."""
+    files = sorted((ROOT / "runtime").rglob("*.py")) + sorted(
         p for p in (ROOT / "benchmarks").glob("*.py") if p.name not in HOST_ONLY)
     return files + [ROOT / "conftest.py", ROOT / "pyproject.toml"]
 

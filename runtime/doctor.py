@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.errors import ToolkitError
-from runtime.loader import SUFFIXES, load
+from runtime.loader import load
 from runtime.manifest import MANIFEST, Manifest
 
 # x86 /proc/cpuinfo flags that give int8 (and float) kernels their speed, and what each means.
@@ -28,7 +28,7 @@ X86_FEATURES = {"avx2": "AVX2", "fma": "FMA", "avx512f": "AVX-512", "avx512_vnni
 # Arm features from the kernel's hwcaps (getauxval): the emulated CPU under QEMU, the real one on a board.
 ARM_HWCAP = {"asimd": (16, 1 << 1), "dotprod": (16, 1 << 20), "sve": (16, 1 << 22), "i8mm": (26, 1 << 13)}
 INT8_DOT = {"AVX-512 VNNI", "AVX-VNNI", "AMX-INT8", "dotprod", "i8mm"}  # 4 int8 products per lane at once
-ENGINE_MODULES = {"tflite": "ai_edge_litert", "onnx": "onnxruntime"}
+ENGINE_MODULES = {"tflite": "ai_edge_litert", "onnx": "onnxruntime"}  # by format: what each engine imports
 PACKAGES = ("numpy", "pillow", "ai-edge-litert", "onnxruntime")
 CPU_SYS = Path("/sys/devices/system/cpu/cpu0/cpufreq")
 # Arm cores by the 'CPU part' of /proc/cpuinfo (implementer 0x41, Arm Ltd.): the ones on common boards.
@@ -122,7 +122,7 @@ def measure(artifacts: Path, seconds: float) -> list[dict]:
     """Per runnable variant: batch-1 latency on one thread, img/s at batch 256 on every core."""
     manifest = Manifest(artifacts / MANIFEST)
     names = [n for n, e in manifest.entries.items()
-             if e["format"] in SUFFIXES and importlib.util.find_spec(ENGINE_MODULES[e["format"]])]
+             if e["format"] in ENGINE_MODULES and importlib.util.find_spec(ENGINE_MODULES[e["format"]])]
     if not names:
         raise ToolkitError(manifest.path, "no variant here has its engine installed")
     one = np.zeros((1, 28, 28), np.uint8)
