@@ -1,20 +1,28 @@
 # fmnist-edge: every target installs what it needs the first time (venv, pinned packages, data).
 #   make train export    train the tutorial model, export four variants, gate them on parity
 #   make test            the test suite (installs everything on a fresh machine)
+#   make bundle TARGET=linux-aarch64 ENGINE=litert   offline archive for a device (see BUNDLE.md)
+#   make device-check    that archive on an emulated Raspberry Pi 4 (root: debootstrap + QEMU)
+#   make bench-device HOSTS="pi@pi4 pi@pi5"; make report   real boards over SSH, one comparison
 
+# The host's interpreter; a bare version (make bundle PYTHON=3.12) is the bundle's Python instead.
 PYTHON ?= python3
+HOST_PYTHON := $(if $(filter 3.%,$(PYTHON)),python3,$(PYTHON))
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARTIFACTS ?= artifacts
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist
+DEVICE_PACKAGES := debootstrap qemu-user-static binfmt-support openssh-server openssh-client
+EXPORTED := test -f $(ARTIFACTS)/manifest.json || $(MAKE) train export
 
-.PHONY: setup data train export evaluate predict test test-fast bench bench-train bench-photos bundle lint clean
+.PHONY: setup data device-tools train export evaluate predict test test-fast bench bench-train bench-photos \
+	bundle bundle-sizes device-check bench-device report lint clean
 
 setup: $(STAMP) data
 
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(HOST_PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
 	$(PY) -m pip install --quiet --group dev
 	touch $@
@@ -29,6 +37,19 @@ data:
 			"or set FMNIST_DATA to a folder holding the four .gz files" >&2; exit 1; \
 	fi
 
+# What the device targets need: debootstrap and QEMU for the emulated board, OpenSSH for the
+# loopback test, the qemu-aarch64 handler (F flag) in binfmt_misc. Only as root with apt-get;
+# elsewhere their tests are skipped with the reason.
+device-tools:
+	@if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then exit 0; fi; \
+	missing=$$(for p in $(DEVICE_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null \
+		|| echo "device-tools: could not install $$missing" >&2; fi; \
+	mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc \
+		|| echo "device-tools: cannot mount binfmt_misc" >&2; \
+	[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 \
+		|| echo "device-tools: cannot register qemu-aarch64 in binfmt_misc" >&2
+
 train: setup
 	$(PY) -m train --out $(ARTIFACTS)
 
@@ -41,7 +62,7 @@ evaluate: setup
 predict: setup
 	$(PY) -m runtime.predict --artifacts $(ARTIFACTS) $(IMAGES)
 
-test: setup
+test: setup device-tools
 	$(PY) -m pytest
 
 # Everything that needs no TensorFlow (engines, Predictor, images, CLIs on tiny models): under a minute
@@ -59,9 +80,35 @@ bench-train: setup
 bench-photos: setup
 	$(PY) -m benchmarks.photos --artifacts $(ARTIFACTS)
 
-# dist/fmnist-edge-bundle.tar.gz: runtime, benchmarks, artifacts, data and pinned runtime requirements
+# dist/fmnist-edge-<target>[-<engine>].tar.gz: installs offline (wheels inside); BUNDLE.md says how.
+#   make bundle [TARGET=linux-aarch64|linux-x86_64] [ENGINE=litert|onnxruntime|both] [PYTHON=3.11]
 bundle: setup
-	$(PY) -m benchmarks.bundle --artifacts $(ARTIFACTS) --out dist
+	@$(EXPORTED)
+	$(PY) -m device.bundle --artifacts $(ARTIFACTS) --out dist $(if $(TARGET),--target $(TARGET)) \
+		$(if $(ENGINE),--engine $(ENGINE)) $(if $(filter 3.%,$(PYTHON)),--python $(PYTHON))
+
+# Archive and installed sizes and offline install time per target and engine (a Markdown table).
+bundle-sizes: setup device-tools
+	@$(EXPORTED)
+	$(PY) -m device.sizes --artifacts $(ARTIFACTS)
+
+# The aarch64 archive on an emulated Raspberry Pi 4 (Debian arm64 root, cached in /var/cache/fmnist-edge):
+# offline install, predict, evaluate, bench --smoke.  [TARGET=aarch64] [CPU=cortex-a72] [ENGINE=litert]
+device-check: setup device-tools
+	@$(EXPORTED)
+	$(PY) -m device.emulated --artifacts $(ARTIFACTS) $(if $(TARGET),--arch $(TARGET:linux-%=%)) \
+		$(if $(CPU),--cpu $(CPU)) $(if $(ENGINE),--engine $(ENGINE))
+
+# The benchmark on real boards over SSH, in parallel: results in benchmarks/results/devices/<host>/.
+#   make bench-device HOSTS="pi@pi4 pi@pi5" [ENGINE=...] [SMOKE=1] [SSH_CONFIG=file]
+bench-device: setup
+	@$(EXPORTED)
+	$(PY) -m device.ssh $(HOSTS) --artifacts $(ARTIFACTS) $(if $(ENGINE),--engine $(ENGINE)) \
+		$(if $(SMOKE),--smoke) $(if $(SSH_CONFIG),--ssh-config $(SSH_CONFIG))
+
+# Every device's results side by side: benchmarks/results/devices/report.{md,png}
+report: setup
+	$(PY) -m device.report
 
 lint: setup
 	$(PY) -m ruff check .

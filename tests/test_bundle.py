@@ -1,82 +1,186 @@
-"""`make bundle` on a device: the archive unpacked into a fresh virtual environment that has only
-its pinned runtime requirements (no TensorFlow) predicts, evaluates and benchmarks there.
+"""`make bundle`: the archive for this host's platform, unpacked into a fresh folder, installs with no
+network from its own wheels (install.sh) and its bin/fmnist-edge predicts, evaluates, benchmarks and
+diagnoses from any working directory, with no TensorFlow and only the engine it was built for.
 
-pip installs from this machine's configured indexes and caches, as it would on a device.
+Bad input: each problem install.sh knows is one line on stderr, a non-zero exit and no .venv left.
 """
 
 import json
 import os
+import shutil
 import subprocess
-import sys
 import tarfile
+from pathlib import Path
 
 import pytest
 
-from benchmarks.bundle import NAME
+from device.wheels import HOST_PYTHON, HOST_TARGET, package_of
+from runtime.variants import VARIANTS
 from tests.conftest import run_cli
 
-VARIANTS_RUN = ("tflite-float32", "tflite-int8", "onnx-float32", "onnx-int8")
+NAME = f"fmnist-edge-{HOST_TARGET}-litert"
+OFFLINE = ["unshare", "--net"] if os.geteuid() == 0 and shutil.which("unshare") else []
 
 
-def device_run(python, *args, cwd, timeout=300) -> subprocess.CompletedProcess:
-    """Run the device's Python from the unpacked bundle, as a user there would."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    env["FMNIST_DATA"] = str(cwd / "data")
-    return subprocess.run([str(python), *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True,
+def clean_env(**extra) -> dict:
+    """The environment of a user on the device: none of this test's Python or pip settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "PIP_"))}
+    return {**env, **extra}
+
+
+def sh(*args, cwd, env=None, timeout=600) -> subprocess.CompletedProcess:
+    return subprocess.run([*map(str, args)], cwd=cwd, env=env or clean_env(), capture_output=True, text=True,
                           timeout=timeout)
 
 
-@pytest.fixture(scope="module")
-def device(artifacts, tmp_path_factory):
-    """The bundle unpacked and its requirements installed in a new venv: (folder, python)."""
-    root = tmp_path_factory.mktemp("device")
-    archive = run_cli("benchmarks.bundle", "--artifacts", artifacts, "--out", root / "dist").stdout.split()[0]
+def build(artifacts, out, *options) -> Path:
+    made = run_cli("device.bundle", "--artifacts", artifacts, "--out", out, "--json", *options, timeout=900)
+    return Path(json.loads(made.stdout)["archive"])
+
+
+def unpack(archive: Path, where: Path) -> Path:
     with tarfile.open(archive) as tar:
-        tar.extractall(root, filter="data")
-    folder, venv = root / NAME, root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True, timeout=120)
-    python = venv / "bin" / "python"
-    install = subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet",
-                              "--disable-pip-version-check", "-r", folder / "requirements.txt"],
-                             capture_output=True, text=True, timeout=600)
-    assert install.returncode == 0, install.stderr[-2000:]
-    return folder, python
+        tar.extractall(where, filter="tar")  # "tar": keeps install.sh and bin/ executable
+    return where / archive.name.removesuffix(".tar.gz")
 
 
-@pytest.mark.slow
-def test_the_bundle_has_no_tensorflow_and_pins_every_requirement(device):
-    folder, python = device
-    text = (folder / "requirements.txt").read_text()
-    lines = [line for line in text.splitlines() if not line.startswith("#")]
-    assert lines and all("==" in line for line in lines)
-    names = {line.split("==")[0].lower() for line in lines}
-    assert {"numpy", "pillow", "ai-edge-litert", "onnxruntime", "pytest-benchmark"} <= names
-    assert not names & {"tensorflow", "tensorflow-cpu", "keras", "tf2onnx"}
-    probe = device_run(python, "-c", "import tensorflow", cwd=folder)
-    assert probe.returncode != 0 and "No module named 'tensorflow'" in probe.stderr
+@pytest.fixture(scope="module")
+def archive(artifacts, tmp_path_factory) -> Path:
+    return build(artifacts, tmp_path_factory.mktemp("dist"), "--engine", "litert")
 
 
-@pytest.mark.slow
-def test_predict_and_evaluate_on_the_device(device):
-    folder, python = device
-    predicted = device_run(python, "-m", "runtime.predict", "images", "--json", cwd=folder)
+@pytest.fixture(scope="module")
+def installed(archive, tmp_path_factory) -> Path:
+    """The bundle unpacked and installed offline (no network at all when run as root)."""
+    folder = unpack(archive, tmp_path_factory.mktemp("device"))
+    done = sh(*OFFLINE, "sh", folder / "install.sh", cwd=folder.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"installed in {folder}/.venv (")
+    return folder
+
+
+@pytest.fixture
+def fresh(archive, tmp_path) -> Path:
+    """A private, not yet installed copy that a test may damage."""
+    return unpack(archive, tmp_path)
+
+
+def test_the_archive_holds_one_engine_its_variants_and_wheels_for_this_platform(archive, installed):
+    assert archive.name == f"{NAME}.tar.gz"
+    wheels = {p.name.split("-")[0] for p in (installed / "wheels").glob("*.whl")}
+    assert {"numpy", "pillow", "ai_edge_litert", "pytest", "pytest_benchmark"} <= wheels
+    assert not wheels & {"onnxruntime", "tensorflow", "tensorflow_cpu", "keras"}
+    manifest = json.loads((installed / "artifacts" / "manifest.json").read_text())
+    assert {e["variant"] for e in manifest["artifacts"]} == {"tflite-float32", "tflite-int8"}
+    assert not list(installed.rglob("*.keras")) and not list(installed.rglob("*.onnx"))
+    assert f"BUNDLE_PYTHON={HOST_PYTHON}" in (installed / "bundle.env").read_text()
+    assert f"tar -xzf {NAME}.tar.gz" in (installed / "BUNDLE.md").read_text()
+    probe = sh(installed / ".venv/bin/python", "-c", "import tensorflow", cwd=installed)
+    assert "No module named 'tensorflow'" in probe.stderr
+
+
+def test_predict_evaluate_doctor_from_another_folder(installed, tmp_path):
+    tool = tmp_path / "fmnist-edge"  # on PATH as BUNDLE.md suggests: a symlink
+    tool.symlink_to(installed / "bin" / "fmnist-edge")
+    predicted = sh(tool, "predict", installed / "images", "--json", cwd=tmp_path)
     assert predicted.returncode == 0, predicted.stderr
     answers = [json.loads(line) for line in predicted.stdout.splitlines()]
     assert len(answers) == 10
     assert sum(a["class_id"] == int(a["path"].split("class-")[1][0]) for a in answers) >= 7
-    evaluated = device_run(python, "-m", "runtime.evaluate", "--json", cwd=folder)
+    evaluated = sh(tool, "evaluate", "--json", cwd=tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr
-    assert {row["variant"] for row in json.loads(evaluated.stdout)["variants"]} >= set(VARIANTS_RUN)
+    report = json.loads(evaluated.stdout)
+    assert report["ok"] and {r["variant"] for r in report["variants"]} == {"tflite-float32", "tflite-int8"}
+    doctor = sh(tool, "doctor", "--json", "--seconds", "0.4", cwd=tmp_path)
+    assert doctor.returncode == 0, doctor.stderr
+    found = json.loads(doctor.stdout)
+    assert found["recommend"]["latency"] in {"tflite-float32", "tflite-int8"}
+    assert found["machine"]["libraries"]["onnxruntime"] is None
 
 
-@pytest.mark.slow
-def test_smoke_benchmark_on_the_device_skips_keras_with_its_reason(device):
-    folder, python = device
-    bench = device_run(python, "-m", "pytest", "--benchmark", "--smoke", "--report-dir=results", "-q",
-                       cwd=folder)
+def test_smoke_benchmark_skips_the_engine_and_keras_it_does_not_have(installed, tmp_path):
+    bench = sh(installed / "bin" / "fmnist-edge", "bench", "--smoke", cwd=tmp_path)
     assert bench.returncode == 0, bench.stdout[-3000:] + bench.stderr[-2000:]
-    report = json.loads((folder / "results" / "benchmark.json").read_text())["fmnist_edge"]
-    rows = {row["variant"]: row for row in report["rows"]}
+    rows = {r["variant"]: r for r in
+            json.loads((installed / "results" / "benchmark.json").read_text())["fmnist_edge"]["rows"]}
     assert rows["keras"]["status"] == "skipped" and "tensorflow is not installed" in rows["keras"]["problem"]
-    assert all(rows[name]["status"] == "ok" and rows[name]["b1_p50"] > 0 for name in VARIANTS_RUN)
-    assert (folder / "results" / "report.png").stat().st_size > 0
+    onnx = rows["onnx-int8"]
+    assert onnx["status"] == "skipped" and "onnxruntime is not installed" in onnx["problem"]
+    assert all(rows[n]["status"] == "ok" and rows[n]["b1_p50"] > 0 for n in ("tflite-float32", "tflite-int8"))
+
+
+def refused(folder: Path, env=None) -> str:
+    """install.sh's one line, after checking it failed and left no venv, whole or partial."""
+    done = sh("sh", folder / "install.sh", cwd=folder.parent, env=env)
+    assert done.returncode != 0 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert not (folder / ".venv").exists() and not (folder / ".venv.partial").exists()
+    return done.stderr
+
+
+def test_a_corrupt_wheel_is_named(fresh):
+    wheel = next((fresh / "wheels").glob("numpy-*.whl"))
+    data = bytearray(wheel.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    wheel.write_bytes(bytes(data))
+    assert f"wheels/{wheel.name} is corrupt" in refused(fresh)
+
+
+def test_a_missing_wheel_is_named(fresh):
+    wheel = next((fresh / "wheels").glob("pillow-*.whl"))
+    wheel.unlink()
+    assert f"wheels/{wheel.name} is missing" in refused(fresh)
+
+
+def test_a_failing_pip_leaves_nothing_installed(fresh):
+    with open(fresh / "requirements.txt", "a") as f:
+        f.write("tensorflow-cpu==2.21.0\n")  # no wheel of it in wheels/
+    assert "pip could not install the wheels" in refused(fresh)
+
+
+def test_another_python_gets_the_one_it_needs(fresh):
+    env_file = fresh / "bundle.env"
+    env_file.write_text(env_file.read_text().replace(f"BUNDLE_PYTHON={HOST_PYTHON}", "BUNDLE_PYTHON=3.99"))
+    line = refused(fresh)
+    assert f"this bundle's wheels need Python 3.99; python3 is Python {HOST_PYTHON}" in line
+
+
+def test_no_python3(fresh):
+    line = refused(fresh, clean_env(PYTHON="/nonexistent/python3"))
+    assert "no /nonexistent/python3 on this device" in line
+
+
+def test_too_little_disk(fresh):
+    env_file = fresh / "bundle.env"
+    text = "".join(line if not line.startswith("BUNDLE_NEEDS_MB=") else "BUNDLE_NEEDS_MB=999999999\n"
+                   for line in env_file.read_text().splitlines(keepends=True))
+    env_file.write_text(text)
+    assert "the install needs 999999999 MB" in refused(fresh)
+
+
+def test_the_tool_before_install_says_what_to_run(fresh, tmp_path):
+    done = sh(fresh / "bin" / "fmnist-edge", "doctor", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == f"fmnist-edge: not installed yet: run 'sh {fresh}/install.sh'\n"
+
+
+@pytest.mark.skipif(HOST_TARGET == "linux-aarch64", reason="this host is aarch64 itself")
+def test_an_archive_for_another_architecture_names_both(artifacts, tmp_path):
+    folder = unpack(build(artifacts, tmp_path / "dist", "--target", "linux-aarch64", "--engine", "litert"),
+                    tmp_path)
+    line = refused(folder)
+    assert f"this bundle is for aarch64, this device is {HOST_TARGET.removeprefix('linux-')}" in line
+
+
+def test_each_variant_ships_with_its_engine_and_keras_with_none():
+    shipped = {name: package_of(name) for name in VARIANTS}
+    assert {name: shipped[name] for name in ("keras", "tflite-float32", "tflite-int8", "onnx-float32",
+                                             "onnx-int8")} == {
+        "keras": None, "tflite-float32": "ai-edge-litert", "tflite-int8": "ai-edge-litert",
+        "onnx-float32": "onnxruntime", "onnx-int8": "onnxruntime"}
+
+
+def test_no_manifest_is_one_line(tmp_path):
+    done = run_cli("device.bundle", "--artifacts", tmp_path, "--out", tmp_path, check=False)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "no manifest here" in done.stderr
+    assert not list(tmp_path.iterdir())

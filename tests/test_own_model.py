@@ -11,6 +11,7 @@ gives logits, its classes named by a labels file.
 """
 
 import json
+from pathlib import Path
 import shutil
 import subprocess
 import sys
@@ -127,10 +128,12 @@ def test_evaluate_benchmark_and_bundle_work_on_the_cnn(cnn_export, tmp_path):
     for name in exported():
         assert rows[name]["b1_p50"] > 0 and rows[name]["bytes"] == entries[name]["bytes"]
         print(f"{name:<15} b1 p50 {rows[name]['b1_p50'] * 1e6:.1f} us (smoke)")
-    archive = run_cli("benchmarks.bundle", "--artifacts", out, "--out", tmp_path / "dist").stdout.split()[0]
+    built = run_cli("device.bundle", "--artifacts", out, "--out", tmp_path / "dist", "--json").stdout
+    archive = Path(json.loads(built)["archive"])
     with tarfile.open(archive) as tar:
         names = set(tar.getnames())
-    assert {f"fmnist-edge-bundle/artifacts/{e['path']}" for e in entries.values()} <= names
+    folder = archive.name.removesuffix(".tar.gz")
+    assert {f"{folder}/artifacts/{entries[name]['path']}" for name in exported()} <= names
 
 
 def test_a_five_class_model_with_named_classes_goes_end_to_end(five_export, test_set):

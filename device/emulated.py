@@ -1,0 +1,153 @@
+"""An emulated Raspberry Pi 4: a Debian arm64 root under QEMU user-mode emulation, built once per
+machine (outside git) and used as a device with its network switched off.
+
+    python -m device.emulated [--cpu cortex-a72] [--engine litert] [--artifacts DIR]   (make device-check)
+
+installs the aarch64 bundle there offline, predicts the sample images, re-checks every variant's
+parity (`evaluate`, on ARM) and runs `bench --smoke`; the figures go to
+benchmarks/results/devices/emulated-<cpu>/. Needs root, debootstrap, qemu-user-static and the
+qemu-aarch64 binfmt_misc handler with the F flag (`make device-tools` sets them up); without them
+it says which is missing in one line and is skipped. Two facts learnt on the way: QEMU runs a named
+CPU (its default "max" CPU makes numpy's matmul give invalid values), and /sys stays out of the root
+(the engines' cpuinfo reads the host's /sys and crashes under emulation; without it, it only warns).
+Timings under emulation are not the board's; what counts here is parity and that it runs.
+"""
+
+import argparse
+import fcntl
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from device.board import Bundles, run_device
+from device.report import host_and_device
+from device.wheels import BOTH, ENGINES
+from runtime.errors import ToolkitError
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = Path(os.environ.get("FMNIST_EDGE_CACHE", "/var/cache/fmnist-edge"))
+SUITE, MIRROR = "bookworm", os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
+PACKAGES = "python3,python3-venv"  # bookworm's python3 is 3.11
+HANDLER = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+TOOLS = {"debootstrap": "debootstrap", "unshare": "util-linux", "chroot": "coreutils"}
+
+
+def missing() -> str | None:
+    """Why an arm64 root cannot run here, or None when it can."""
+    if os.geteuid() != 0:
+        return "needs root (debootstrap, chroot, unshare)"
+    for tool, package in TOOLS.items():
+        if shutil.which(tool) is None:
+            return f"needs {tool} (apt-get install {package}; `make device-tools` does it)"
+    if not HANDLER.exists():
+        return (f"no qemu-aarch64 handler in {HANDLER.parent} (apt-get install qemu-user-static; "
+                "mount binfmt_misc; update-binfmts --enable qemu-aarch64; `make device-tools` does it)")
+    flags = [line for line in HANDLER.read_text().splitlines() if line.startswith("flags:")]
+    if not flags or "F" not in flags[0]:
+        return f"{HANDLER} lacks the F flag, so QEMU cannot run inside a chroot"
+    return None
+
+
+def qemu_env(cpu: str) -> dict[str, str]:
+    """The root's environment; QEMU_CPU reaches every QEMU started by binfmt_misc inside it."""
+    return {"QEMU_CPU": cpu, "PATH": PATH, "HOME": "/root", "LANG": "C.UTF-8"}
+
+
+def build_root(cpu: str, cache: Path = CACHE) -> Path:
+    """The cached Debian arm64 root, made with debootstrap the first time (3 to 5 minutes). Its
+    second stage mounts /proc and /sys in the root: in a private mount namespace, so they go when
+    it ends, even if it fails, and deleting a failed root never reaches the host's. A second
+    process waits for the first one's root instead of building beside it."""
+    root = cache / f"{SUITE}-arm64"
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / ".complete").exists():
+            debootstrap(root, cpu)
+    return root
+
+
+def debootstrap(root: Path, cpu: str) -> None:
+    """Both stages into a partial folder, renamed to `root` once complete; removed if one fails."""
+    partial = root.with_name(f".partial-{root.name}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    print(f"building the {SUITE} arm64 root in {root} (once per machine)", flush=True)
+    first = ["debootstrap", "--arch=arm64", "--foreign", "--variant=minbase", f"--include={PACKAGES}", SUITE,
+             str(partial), MIRROR]
+    second = ["unshare", "--mount", "chroot", str(partial), "/debootstrap/debootstrap", "--second-stage"]
+    for command in (first, second):
+        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **qemu_env(cpu)})
+        if done.returncode != 0:
+            shutil.rmtree(partial, ignore_errors=True)
+            lines = (done.stderr or done.stdout).strip().splitlines() or ["no message"]
+            raise ToolkitError(root, f"{command[0]} failed: {lines[-1]}")
+    (partial / ".complete").touch()
+    partial.rename(root)
+
+
+class EmulatedDevice:
+    """The root as a device: each step runs chrooted with no network (unshare --net), /proc
+    mounted in a private mount namespace (gone when the step ends) and no /sys."""
+
+    emulated = True
+
+    def __init__(self, root: Path, cpu: str):
+        self.root, self.cpu, self.name = root, cpu, f"emulated-{cpu}"
+
+    def run(self, script: str, stdin: Path | None, timeout: float) -> subprocess.CompletedProcess:
+        root, script = shlex.quote(str(self.root)), shlex.quote(script)
+        inner = f"mount -t proc proc {root}/proc && exec chroot {root} /bin/sh -c {script}"
+        command = ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "sh", "-c", inner]
+        with open(stdin or os.devnull, "rb") as feed:
+            return subprocess.run(command, stdin=feed, capture_output=True, timeout=timeout,
+                                  env=qemu_env(self.cpu))
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m device.emulated", description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", choices=["aarch64"], default="aarch64",
+                        help="the board's architecture; aarch64 is the one emulated so far")
+    parser.add_argument("--cpu", default="cortex-a72", help="QEMU CPU (default: cortex-a72, a Pi 4's)")
+    parser.add_argument("--engine", choices=[*ENGINES, BOTH], default="litert", help="default: litert")
+    parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts", help="exported set")
+    parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="folder for the archive")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "devices",
+                        help="results folder (default: benchmarks/results/devices)")
+    parser.add_argument("--cache", type=Path, default=CACHE, help=f"root's folder (default: {CACHE})")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    reason = missing()
+    if reason:
+        print(f"device-check skipped: {reason}", file=sys.stderr)
+        return 0
+    started = time.monotonic()
+    try:
+        root = build_root(args.cpu, args.cache)
+    except ToolkitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    device = EmulatedDevice(root, args.cpu)
+    summary = run_device(device, Bundles(args.artifacts, args.dist, args.engine), args.out, ["--smoke"],
+                         timeout=1800)
+    if summary["status"] != "ok":
+        print(f"error: {device.name}: {summary['reason']}", file=sys.stderr)
+        return 1
+    print(f"{device.name}: {summary['archive']} ({summary['archive_bytes'] / 1e6:.1f} MB) installed offline "
+          f"in {summary['install_seconds']:.0f} s; {summary['installed']}")
+    print(host_and_device(args.artifacts, args.out / device.name))
+    print(f"predict, evaluate and bench --smoke passed on {device.name} in "
+          f"{time.monotonic() - started:.0f} s; results in {args.out / device.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

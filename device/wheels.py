@@ -1,0 +1,118 @@
+"""Which wheels a bundle carries: the runtime's pinned packages for one platform, one Python and
+one or both engines, fetched on the host with `pip download --only-binary=:all: --platform ...` so
+the device installs them with no network.
+
+Versions are those installed here (the pyproject pins and everything they pulled in), given to pip
+as constraints, so a device runs what the host tested.
+"""
+
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+from runtime.errors import ToolkitError
+from runtime.variants import FORMATS, VARIANTS
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARK_TOOLS = ("pytest", "pytest-benchmark")  # `fmnist-edge bench` on the device
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # what `make bundle TARGET=` takes
+    arch: str  # what `uname -m` says on such a device
+    platforms: tuple[str, ...]  # pip --platform tags, newest first (glibc 2.17 and later)
+
+
+def linux(arch: str) -> Target:
+    return Target(f"linux-{arch}", arch, tuple(f"manylinux_2_{v}_{arch}" for v in (28, 27, 17))
+                  + (f"manylinux2014_{arch}",))
+
+
+TARGETS = {t.name: t for t in (linux("aarch64"), linux("x86_64"))}
+HOST_TARGET = f"linux-{platform.machine()}"
+HOST_PYTHON = "{}.{}".format(*sys.version_info[:2])  # the Python the bundle was tested with here
+
+
+# What `make bundle ENGINE=` takes, and the pip package it ships; the format registry
+# (runtime.variants) says which variants each package runs.
+ENGINES = {"litert": "ai-edge-litert", "onnxruntime": "onnxruntime"}
+BOTH = "both"
+
+
+def engines(choice: str) -> list[str]:
+    """ENGINE=litert|onnxruntime|both as the pip packages to ship."""
+    return list(ENGINES.values()) if choice == BOTH else [ENGINES[choice]]
+
+
+def package_of(variant: str) -> str | None:
+    """The pip package whose engine runs `variant`, from the format registry; None for a variant the
+    runtime does not run (keras) or does not know."""
+    spec = VARIANTS.get(variant)
+    return FORMATS[spec.format].package if spec and FORMATS[spec.format].engine else None
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def group_names(group: str, groups: dict) -> list[str]:
+    """Requirement names in a pyproject dependency group, following {include-group = ...}."""
+    names = []
+    for item in groups[group]:
+        if isinstance(item, dict):
+            names += group_names(item["include-group"], groups)
+        else:
+            names.append(Requirement(item).name)
+    return names
+
+
+def pinned(roots: list[str]) -> list[str]:
+    """`name==version` for `roots` and everything they require here, from installed metadata."""
+    found, todo = {}, list(roots)
+    while todo:
+        name = normalise(todo.pop())
+        if name in found:
+            continue
+        dist = metadata.distribution(name)
+        found[name] = f"{dist.metadata['Name']}=={dist.version}"
+        for text in dist.requires or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return [found[name] for name in sorted(found)]
+
+
+def roots(chosen: list[str]) -> list[str]:
+    """The top-level packages: the pyproject runtime group without the engines left out, and the
+    benchmark tools from the dev group."""
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
+    left_out = {normalise(p) for p in ENGINES.values()} - {normalise(p) for p in chosen}
+    runtime = [n for n in group_names("runtime", groups) if normalise(n) not in left_out]
+    return runtime + [n for n in group_names("dev", groups) if normalise(n) in BENCHMARK_TOOLS]
+
+
+def download(target: Target, chosen: list[str], python: str, dest: Path) -> list[Path]:
+    """Fetch every wheel the device needs into `dest`; ToolkitError names what pip could not find."""
+    names = roots(chosen)
+    with tempfile.TemporaryDirectory() as tmp:
+        constraints = Path(tmp, "constraints.txt")
+        constraints.write_text("\n".join(pinned(names)) + "\n")
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                   "--only-binary=:all:", "--python-version", python, "--implementation", "cp",
+                   "--abi", f"cp{python.replace('.', '')}", "--dest", str(dest), "-c", str(constraints),
+                   *(f"--platform={p}" for p in target.platforms), *names]
+        run = subprocess.run(command, capture_output=True, text=True)
+    if run.returncode != 0:
+        errors = [line for line in run.stderr.splitlines() if line.startswith("ERROR")] or ["pip failed"]
+        raise ToolkitError(f"pip download for {target.name}, Python {python}", errors[0])
+    return sorted(dest.glob("*.whl"))
+
