@@ -33,8 +33,8 @@ from device.wheels import (
     TARGETS,
     Target,
     download,
-    package_of,
     engines,
+    package_of,
 )
 from runtime.dataset import data_dir, load_split, split_files
 from runtime.errors import ToolkitError

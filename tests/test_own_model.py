@@ -11,11 +11,11 @@ gives logits, its classes named by a labels file.
 """
 
 import json
-from pathlib import Path
 import shutil
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import onnx

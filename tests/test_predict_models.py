@@ -4,7 +4,6 @@ but the speed. All on tiny models built without TensorFlow."""
 
 import json
 
-import numpy as np
 import pytest
 from PIL import Image
 
