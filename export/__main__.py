@@ -23,9 +23,6 @@ from runtime.loader import load_file
 from runtime.parity import compare, gate, measure, violations
 from runtime.variants import VARIANTS, exported, format_of, resolve
 
-CALIBRATION_IMAGES = 1000  # drawn from the training set; int8 needs at least 500
-CALIBRATION_SEED = 0
-
 
 def read_trained(folder: Path) -> dict:
     """train.json, after checking that model.keras is the very file it describes."""
@@ -53,6 +50,7 @@ def load_keras(path: Path):
 
 def export_all(folder: Path, log=print) -> Path:
     """Export, check and publish every variant; returns the manifest path or raises ParityError."""
+    from export.int8 import Int8Plan
     from export.publish import ExportLock, new_run_folder, publish
 
     with ExportLock(folder):
@@ -71,16 +69,16 @@ def export_all(folder: Path, log=print) -> Path:
         log(f"keras           reference outputs on {len(test_images)} test images, "
             f"accuracy {keras_accuracy:.4f}")
 
-        rng = np.random.default_rng(CALIBRATION_SEED)
-        calibration = scaled(train_images[rng.choice(len(train_images), CALIBRATION_IMAGES, replace=False)])
+        int8 = Int8Plan(folder, trained["model_sha256"], train_images)
         failures = {}
         for name in exported():
             variant, path = VARIANTS[name], run / VARIANTS[name].filename
             started = time.perf_counter()
-            exporter = resolve(format_of(name).exporter)  # export_<fmt>(model, filepath, calibration)
-            exporter(model, path, calibration if variant.precision == "int8" else None)
+            exporter = resolve(format_of(name).exporter)  # export_<fmt>(model, filepath, calibration, ...)
+            exporter(model, path, *int8.arguments(name))
             figures[name] = measure(load_file(path, isolate=False), test_images, test_labels, reference)
             failures[name] = violations(variant, figures[name], keras_accuracy)
+            failures[name] += int8.hints(name, model, test_images) if failures[name] else []
             verdict = "FAIL " + ", ".join(failures[name]) if failures[name] else "ok"
             log(f"{name:<15} {path.stat().st_size / 1024:7.1f} KiB  accuracy {figures[name].accuracy:.4f}"
                 f"  agreement {figures[name].agreement:.4f}  max_abs_diff {figures[name].max_abs_diff:.1e}"
@@ -88,13 +86,16 @@ def export_all(folder: Path, log=print) -> Path:
         published = [name for name in VARIANTS if not failures.get(name)]
         for name in set(VARIANTS) - set(published):
             (run / VARIANTS[name].filename).unlink()
-        manifest_path = publish(folder, run, manifest(folder, run, published, figures, trained, data))
+        described = manifest(folder, run, published, figures, trained, data, int8.recorded)
+        manifest_path = publish(folder, run, described)
         gate(failures, str(manifest_path))
         return manifest_path
 
 
-def manifest(folder: Path, run: Path, names: list[str], figures: dict, trained: dict, data: Path) -> dict:
-    """The one description of the published set (see ../shared/design.md)."""
+def manifest(folder: Path, run: Path, names: list[str], figures: dict, trained: dict, data: Path,
+             quantization: dict[str, dict] | None = None) -> dict:
+    """The one description of the published set (see ../shared/design.md); an int8 entry made by a
+    recipe records it as "quantization"."""
     entries = []
     for name in names:
         variant, path = VARIANTS[name], run / VARIANTS[name].filename
@@ -103,6 +104,8 @@ def manifest(folder: Path, run: Path, names: list[str], figures: dict, trained: 
             "precision": variant.precision, "bytes": path.stat().st_size, "sha256": sha256_file(path),
             **figures[name].summary(),
         })
+        if name in (quantization or {}):
+            entries[-1]["quantization"] = quantization[name]
     return {
         "classes": list(CLASSES),
         "input": {"shape": [None, 28, 28], "dtype": "float32", "scaling": "pixels / 255",

@@ -3,6 +3,8 @@
 How int8 is made (calibration, per-channel, QDQ or QOperator, a float head) is a QuantRecipe.
 """
 
+import contextlib
+import io
 import tempfile
 from pathlib import Path
 
@@ -70,15 +72,16 @@ def quantize_onnx(fused: Path, filepath: Path, calibration: np.ndarray, recipe: 
     if recipe.method not in METHODS:
         raise ValueError(f"onnx cannot calibrate with {recipe.method.value!r}; use one of "
                          f"{', '.join(m.value for m in METHODS)}")
-    quantization.quantize_static(
-        fused, filepath, CalibrationReader(calibration),
-        quant_format=FORMATS[recipe.format],
-        activation_type=quantization.QuantType.QUInt8,  # u8 activations x s8 weights: x86's fast path
-        weight_type=quantization.QuantType.QInt8,
-        per_channel=recipe.per_channel, reduce_range=recipe.reduce_range,
-        calibrate_method=METHODS[recipe.method],
-        nodes_to_exclude=head_nodes(onnx.load(fused)) if recipe.float_head else None,
-    )
+    with contextlib.redirect_stdout(io.StringIO()):  # the calibrators print their progress
+        quantization.quantize_static(
+            fused, filepath, CalibrationReader(calibration),
+            quant_format=FORMATS[recipe.format],
+            activation_type=quantization.QuantType.QUInt8,  # u8 activations x s8 weights: x86's fast path
+            weight_type=quantization.QuantType.QInt8,
+            per_channel=recipe.per_channel, reduce_range=recipe.reduce_range,
+            calibrate_method=METHODS[recipe.method],
+            nodes_to_exclude=head_nodes(onnx.load(fused)) if recipe.float_head else None,
+        )
     onnx.checker.check_model(onnx.load(filepath), full_check=True)
 
 

@@ -79,6 +79,7 @@ BASELINES = {
     "tflite": QuantRecipe("tflite", 1000, Method.CONVERTER, per_channel=True),
 }
 SIZES = (100, 500, 1000, 5000)
+BASELINE_IMAGES = 1000
 
 
 def candidates(engine: str, small: bool = False) -> list[QuantRecipe]:

@@ -32,6 +32,7 @@ from runtime.loader import load_file
 from runtime.parity import measure
 
 ROUND_SECONDS = 0.02  # of calls per candidate, case and round
+SETTLE_SECONDS = 0.02  # idle before each timing: the thread pool of the run before stops spinning
 THROUGHPUT_BATCH = 1024
 ENGINES = ("tflite", "onnx")
 SUFFIX = {"tflite": ".tflite", "onnx": ".onnx"}
@@ -56,6 +57,7 @@ def build(engine: str, model, recipes: list[QuantRecipe], train_images: np.ndarr
 def per_call(call, seconds: float = ROUND_SECONDS) -> float:
     """Seconds per call of `call`, from as many calls as fit in `seconds` (at least 3)."""
     call()
+    time.sleep(SETTLE_SECONDS)
     calls, started = 0, time.perf_counter()
     while calls < 3 or time.perf_counter() - started < seconds:
         call()
@@ -104,7 +106,7 @@ def sweep(artifacts: Path, out: Path, rounds: int, small: bool, log=print) -> di
             recipes = candidates(engine, small)
             for recipe, path, seconds in build(engine, model, recipes, train_images, folder):
                 found.append(Candidate(engine, recipe, path, seconds, test))
-                log(f"{engine:<7}{recipe.label():<46}agreement {found[-1].figures.agreement:.4f}"
+                log(f"{engine:<7}{recipe.label():<52}agreement {found[-1].figures.agreement:.4f}"
                     f"  ({seconds:.1f} s)", flush=True)
         # Every batch-1 pass first: no thread pool of a batch-1,024 run is still spinning on a core.
         for case in (Candidate.time_b1, Candidate.time_b1024):
@@ -135,7 +137,8 @@ def main(argv=None) -> int:
                         help="folder holding model.keras")
     parser.add_argument("--out", type=Path, default=None,
                         help=f"report folder (default: ARTIFACTS/{REPORT_DIR})")
-    parser.add_argument("--rounds", type=int, default=15, help="timing passes over all candidates (best kept)")
+    parser.add_argument("--rounds", type=int, default=15,
+                        help="timing passes over all candidates (best kept)")
     parser.add_argument("--small", action="store_true", help="three candidates per engine (a quick check)")
     args = parser.parse_args(argv)
     if args.rounds < 1:

@@ -1,0 +1,42 @@
+"""What export needs of the int8 recipes: each exporter's arguments, what the manifest records, and
+where to look when the parity gate refuses an int8 variant."""
+
+from pathlib import Path
+
+import numpy as np
+
+from export.layers import hint, layer_report
+from export.recipes import BASELINE_IMAGES, calibration_images, chosen_recipes
+from runtime.dataset import scaled
+from runtime.variants import VARIANTS
+
+
+class Int8Plan:
+    """The recipes export follows for one model (see export/recipes.py for which and why)."""
+
+    def __init__(self, folder: Path, model_sha256: str, train_images: np.ndarray):
+        self.chosen = chosen_recipes(folder, model_sha256)  # format -> (recipe, chosen by)
+        self.train_images = train_images
+        self.recorded: dict[str, dict] = {}  # variant -> the manifest's "quantization"
+        self.calibration: dict[str, np.ndarray] = {}
+
+    def arguments(self, name: str) -> tuple:
+        """After model and filepath, export_<fmt>(model, filepath, calibration[, recipe]) is given: no
+        calibration for float; for int8 the recipe's images and the recipe, or (a format of your own,
+        which knows no recipes) BASELINE_IMAGES of calibration alone."""
+        variant = VARIANTS[name]
+        if variant.precision != "int8":
+            return (None,)
+        if variant.format not in self.chosen:
+            return (calibration_images(self.train_images, BASELINE_IMAGES),)
+        recipe, chosen_by = self.chosen[variant.format]
+        self.recorded[name] = {**recipe.summary(), "chosen_by": chosen_by}
+        self.calibration[name] = calibration_images(self.train_images, recipe.images)
+        return self.calibration[name], recipe
+
+    def hints(self, name: str, model, test_images: np.ndarray) -> list[str]:
+        """For a refused int8 variant made by a recipe: the layer whose output differs most from float."""
+        if name not in self.recorded:
+            return []
+        recipe = self.chosen[VARIANTS[name].format][0]
+        return [hint(layer_report(model, recipe, self.calibration[name], scaled(test_images)))]
