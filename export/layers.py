@@ -25,6 +25,7 @@ from export.onnx import CalibrationReader, fused_float, quantize_onnx
 from export.recipes import QuantRecipe
 
 DEBUG_IMAGES = 500  # test images the layers are compared on
+FLOAT = "(float)"  # marks a layer a recipe left unquantized: its difference comes from the layers before
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,12 @@ class LayerError:
 
 
 def worst(layers: list[LayerError]) -> LayerError:
-    """The output with the largest difference from float (weights are looked at through their outputs)."""
-    return max((layer for layer in layers if layer.op != "weight"), key=lambda layer: layer.max_abs_diff)
+    """The quantized output with the largest difference from float (weights show through their outputs)."""
+    return max(outputs(layers), key=lambda layer: layer.max_abs_diff)
+
+
+def outputs(layers: list[LayerError], quantized_only: bool = True) -> list[LayerError]:
+    return [layer for layer in layers if layer.op != "weight" and not (quantized_only and FLOAT in layer.op)]
 
 
 def hint(layers: list[LayerError]) -> str:
@@ -65,10 +70,17 @@ def onnx_layers(model, recipe: QuantRecipe, calibration: np.ndarray,
     activation_sqnr = qdq_loss_debug.compute_activation_error(matched)
     weight_sqnr = qdq_loss_debug.compute_weight_error(weights)
     layers = []
-    for tensor, match in matched.items():
-        int8, float_ = np.concatenate(match["post_qdq"]), np.concatenate(match["float"])
-        layers.append(LayerError(tensor, producers.get(tensor, "input"), per_image_max(int8, float_),
-                                 rmse(int8, float_), float(activation_sqnr[tensor]["xmodel_err"])))
+    for tensor, op in producers.items():  # graph order
+        if tensor in matched:
+            int8, float_ = (np.concatenate(matched[tensor][k]) for k in ("post_qdq", "float"))
+            sqnr = activation_sqnr[tensor]["xmodel_err"]
+        elif tensor in activations["int8"] and tensor in activations["float"]:  # a layer left float
+            int8, float_ = (np.concatenate(activations[k][tensor]) for k in ("int8", "float"))
+            sqnr = qdq_loss_debug.compute_signal_to_quantization_noice_ratio(float_, int8)
+            op = f"{op} {FLOAT}"
+        else:
+            continue
+        layers.append(LayerError(tensor, op, per_image_max(int8, float_), rmse(int8, float_), float(sqnr)))
     for tensor, match in weights.items():
         w, deq = match["float"], match["dequantized"]
         layers.append(LayerError(tensor, "weight", float(np.abs(w - deq).max()), rmse(deq, w),

@@ -6,7 +6,7 @@ matplotlib draws the charts (the dev dependency group, which `make quant-report`
 
 from pathlib import Path
 
-from export.layers import LayerError, worst
+from export.layers import FLOAT, LayerError, outputs, worst
 from export.layers import rows as layer_rows
 from export.layers import table as layer_table
 from export.recipes import LATENCY_BAND, REPORT, QuantRecipe
@@ -101,12 +101,15 @@ def layers_chart(layers: dict[tuple[str, QuantRecipe], list[LayerError]], path: 
 
     figure, axes = plt.subplots(len(layers), 1, figsize=(9, 2.2 * len(layers)), squeeze=False)
     for axis, ((engine, recipe), found) in zip(axes[:, 0], layers.items(), strict=True):
-        outputs = [layer for layer in found if layer.op != "weight"]
-        names = [f"{layer.op} {layer.layer[-38:]}" for layer in outputs]
-        colours = ["tab:red" if layer is worst(found) else "tab:blue" for layer in outputs]
-        axis.barh(names, [layer.max_abs_diff for layer in outputs], color=colours)
+        shown = outputs(found, quantized_only=False)[::-1]  # the input at the top
+        names = [f"{layer.op} {layer.layer.split(';')[-1][-40:]}" for layer in shown]
+        colours = ["tab:red" if layer is worst(found) else "0.6" if FLOAT in layer.op else "tab:blue"
+                   for layer in shown]
+        axis.barh(names, [max(layer.max_abs_diff, 1e-9) for layer in shown], color=colours)
         axis.set_xscale("log")
-        axis.set_title(f"{engine}-int8 ({recipe.label()}): max abs diff from float per layer", fontsize=9)
+        axis.set_xlim(1e-9, 1)  # one scale for every panel
+        axis.set_title(f"{engine}-int8 ({recipe.label()}): max abs diff from float per layer "
+                       "(red: the worst; grey: left float)", fontsize=9)
         axis.tick_params(labelsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
