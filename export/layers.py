@@ -1,13 +1,12 @@
 """Where an int8 variant loses precision: each layer's int8 output against the float model's.
 
-    python -m export.layers [--artifacts artifacts] [--out ARTIFACTS/quant-report]
-
-For the recipe export publishes (export/recipes.py) it writes layers-<engine>.json and .md and one
-layers.png. ONNX through onnxruntime's `qdq_loss_debug` (every quantized tensor of the int8 model
-against the float model's, which accumulates the error of the layers before it, and the tensor's
-own quantize-dequantize error); TFLite through TensorFlow's QuantizationDebugger (each quantized
-op's output against the float op given the same input: that layer's own error). SQNR: signal over
-quantization noise in dB, pooled over the images; 6 dB is one bit. The worst layer has the lowest.
+`make quant-report` (export/sweep.py) writes these tables (layers.md) and their chart (layers.png)
+for the chosen and the baseline recipe; export asks for the worst layer when the gate refuses an
+int8 variant. ONNX through onnxruntime's `qdq_loss_debug`: every tensor of the int8 model against the
+float model's, so a layer's difference includes what it inherits (SQNR: signal over quantization
+noise in dB; 6 dB is one bit). TFLite through TensorFlow's QuantizationDebugger: each quantized op
+against the float op given the same input, that layer's own error. The worst layer is the quantized
+output farthest from float (largest difference on an image, averaged over the images).
 """
 
 import csv

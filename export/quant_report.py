@@ -64,12 +64,18 @@ def markdown(report: dict, layers: dict[tuple[str, QuantRecipe], list[LayerError
     return head + summary + "\n\n" + "\n".join(lines) + "\n", per_layer + "\n"
 
 
-def agreement_chart(rows: list[dict], path: Path) -> Path:
+def pyplot():
+    """matplotlib's pyplot drawing to files only (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def agreement_chart(rows: list[dict], path: Path) -> Path:
+    plt = pyplot()
     engines = list(dict.fromkeys(row["engine"] for row in rows))
     figure, axes = plt.subplots(1, len(engines), figsize=(6 * len(engines), 4.5), squeeze=False)
     for axis, engine in zip(axes[0], engines, strict=True):
@@ -94,11 +100,7 @@ def agreement_chart(rows: list[dict], path: Path) -> Path:
 
 
 def layers_chart(layers: dict[tuple[str, QuantRecipe], list[LayerError]], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     figure, axes = plt.subplots(len(layers), 1, figsize=(9, 2.2 * len(layers)), squeeze=False)
     for axis, ((engine, recipe), found) in zip(axes[:, 0], layers.items(), strict=True):
         shown = outputs(found, quantized_only=False)[::-1]  # the input at the top
