@@ -38,6 +38,9 @@ class QuantFormat(StrEnum):
     QOPERATOR = "qoperator"
 
 
+ONNX_ONLY = ("format", "reduce_range", "float_head")
+
+
 @dataclass(frozen=True)
 class QuantRecipe:
     engine: str  # a format name: "onnx" or "tflite"
@@ -49,8 +52,10 @@ class QuantRecipe:
     float_head: bool = False  # the last layer and its softmax stay float: logits keep full precision
 
     def summary(self) -> dict:
-        """The recipe as JSON (the manifest's "quantization" and the report's rows)."""
-        return {k: v.value if isinstance(v, Enum) else v for k, v in asdict(self).items()}
+        """The recipe as JSON (the manifest's "quantization" and the report's rows), with only the
+        choices its engine has."""
+        return {k: v.value if isinstance(v, Enum) else v for k, v in asdict(self).items()
+                if self.engine == "onnx" or k not in ONNX_ONLY}
 
     @classmethod
     def from_summary(cls, data: dict) -> "QuantRecipe":
