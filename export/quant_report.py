@@ -56,8 +56,9 @@ def markdown(report: dict, layers: dict[tuple[str, QuantRecipe], list[LayerError
     lines += ["| " + " | ".join(cells(row)) + " |" for row in report["rows"]]
     timing = report["timing"]
     head = (f"# int8 recipes, measured\n\n{len(report['rows'])} candidates in {report['seconds']} s. "
-            f"Latency and throughput through the runtime's Predictor, best of {timing['rounds']} passes over "
-            f"all candidates (the machine may be shared; the best pass is the least disturbed).\n\n")
+            f"Latency and throughput through the runtime's Predictor: the best short repeat in "
+            f"{timing['rounds']} passes over all candidates (the machine may be shared; the best repeat "
+            f"is the least disturbed).\n\n")
     summary = "\n".join(f"- {line}" for line in verdicts(report["rows"]))
     per_layer = "# Per-layer error of the int8 variants\n\n" + "\n\n".join(
         layer_table(engine, recipe, found) for (engine, recipe), found in layers.items())

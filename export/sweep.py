@@ -132,7 +132,7 @@ def sweep(artifacts: Path, out: Path, rounds: int, small: bool, log=print) -> di
     report = {"model_sha256": trained["model_sha256"], "rows": rows,
               "chosen": {engine: row["recipe"] for engine, row in chosen.items()},
               "timing": {"rounds": rounds, "threads_b1": 1, "threads_b1024": len(os.sched_getaffinity(0)),
-                         "statistic": "best of the rounds"},
+                         "statistic": "best short repeat of all passes"},
               "seconds": round(time.perf_counter() - started, 1)}
     return write_report(report, layers, out)
 
