@@ -75,7 +75,7 @@ def export_all(folder: Path, log=print) -> Path:
             variant, path = VARIANTS[name], run / VARIANTS[name].filename
             started = time.perf_counter()
             exporter = resolve(format_of(name).exporter)  # export_<fmt>(model, filepath, calibration, ...)
-            exporter(model, path, *int8.arguments(name))
+            exporter(model, path, *int8.arguments(name, exporter))
             figures[name] = measure(load_file(path, isolate=False), test_images, test_labels, reference)
             failures[name] = violations(variant, figures[name], keras_accuracy)
             failures[name] += int8.hints(name, model, test_images) if failures[name] else []

@@ -1,6 +1,7 @@
 """What export needs of the int8 recipes: each exporter's arguments, what the manifest records, and
 where to look when the parity gate refuses an int8 variant."""
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +21,14 @@ class Int8Plan:
         self.recorded: dict[str, dict] = {}  # variant -> the manifest's "quantization"
         self.calibration: dict[str, np.ndarray] = {}
 
-    def arguments(self, name: str) -> tuple:
-        """After model and filepath, export_<fmt>(model, filepath, calibration[, recipe]) is given: no
-        calibration for float; for int8 the recipe's images and the recipe, or (a format of your own,
-        which knows no recipes) BASELINE_IMAGES of calibration alone."""
+    def arguments(self, name: str, exporter) -> tuple:
+        """What `exporter` is given after model and filepath: no calibration for float; for int8 the
+        recipe's images and the recipe, when the exporter takes a `recipe` (ours do; one of your own
+        may not, and then gets BASELINE_IMAGES of calibration alone, and no recipe is recorded)."""
         variant = VARIANTS[name]
         if variant.precision != "int8":
             return (None,)
-        if variant.format not in self.chosen:
+        if variant.format not in self.chosen or "recipe" not in inspect.signature(exporter).parameters:
             return (calibration_images(self.train_images, BASELINE_IMAGES),)
         recipe, chosen_by = self.chosen[variant.format]
         self.recorded[name] = {**recipe.summary(), "chosen_by": chosen_by}
