@@ -91,7 +91,7 @@ def agreement_chart(rows: list[dict], path: Path) -> Path:
             for row in (r for r in mine if r[key]):
                 axis.scatter(row["b1_seconds"] * 1e6, row["agreement"], label=f"{key}: {row['label']}",
                              **style)
-        axis.set(title=f"{engine}-int8", xlabel="batch-1 latency (µs, best pass)",
+        axis.set(title=f"{engine}-int8", xlabel="batch-1 latency (µs, best repeat)",
                  ylabel="agreement with Keras")
         axis.legend(fontsize=7, loc="lower right")
     figure.tight_layout()
@@ -111,9 +111,10 @@ def layers_chart(layers: dict[tuple[str, QuantRecipe], list[LayerError]], path: 
         axis.barh(names, [max(layer.max_abs_diff, 1e-9) for layer in shown], color=colours)
         axis.set_xscale("log")
         axis.set_xlim(1e-9, 1)  # one scale for every panel
-        axis.set_title(f"{engine}-int8 ({recipe.label()}): max abs diff from float per layer "
-                       "(red: the worst; grey: left float)", fontsize=9)
+        axis.set_title(f"{engine}-int8 ({recipe.label()})", fontsize=9)
         axis.tick_params(labelsize=7)
+    axes[-1, 0].set_xlabel("largest difference from float on an image, averaged over the images "
+                           "(red: the worst layer; grey: a layer left float)", fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
