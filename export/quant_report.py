@@ -58,7 +58,7 @@ def markdown(report: dict, layers: dict[tuple[str, QuantRecipe], list[LayerError
     head = (f"# int8 recipes, measured\n\n{len(report['rows'])} candidates in {report['seconds']} s. "
             f"Latency and throughput through the runtime's Predictor: the best short repeat in "
             f"{timing['rounds']} passes over all candidates (the machine may be shared; the best repeat "
-            f"is the least disturbed).\n\n")
+            f"is the least disturbed; load average at the end {report['load_average'][0]}).\n\n")
     summary = "\n".join(f"- {line}" for line in verdicts(report["rows"]))
     per_layer = "# Per-layer error of the int8 variants\n\n" + "\n\n".join(
         layer_table(engine, recipe, found) for (engine, recipe), found in layers.items())

