@@ -1,7 +1,7 @@
 """Export to a TFLite flatbuffer: float32, or full-integer int8 (int8 input, output and ops).
 
-How int8 is made (calibration images, which of the converter's quantizers) is a QuantRecipe; the
-weights are per-channel either way (the converter's public options have no per-tensor switch).
+How int8 is made (how many calibration images) is a QuantRecipe; the weights are per-channel (the
+converter's public options have no per-tensor switch).
 """
 
 import tempfile
@@ -12,13 +12,13 @@ import numpy as np
 import tensorflow as tf
 
 from export.common import calibration_batches, serving_function
-from export.recipes import BASELINES, Method, QuantRecipe
+from export.recipes import BASELINES, QuantRecipe
 
 
 def export_tflite(model: keras.Model, filepath: Path, calibration: np.ndarray | None = None,
                   recipe: QuantRecipe | None = None) -> None:
     """Write `model` to `filepath`; with `calibration` (float32 0..1 images) quantize it to int8 by
-    `recipe` (default: the converter's own quantizer)."""
+    `recipe` (default: the baseline's)."""
     if Path(filepath).suffix != ".tflite":
         raise ValueError(f"export_tflite requires the filepath to end with '.tflite'. Got: {filepath}")
     with tempfile.TemporaryDirectory() as saved:
@@ -45,7 +45,6 @@ def int8_converter(converter: tf.lite.TFLiteConverter, calibration: np.ndarray,
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    converter.experimental_new_quantizer = recipe.method == Method.CONVERTER
     return converter
 
 

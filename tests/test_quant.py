@@ -46,7 +46,7 @@ def test_recipes_are_distinct_and_survive_the_manifest():
 
 
 @pytest.mark.parametrize("change, reason", [
-    ({"method": "minmax"}, "tflite calibrates by converter, converter-legacy, not 'minmax'"),
+    ({"method": "minmax"}, "tflite calibrates by converter, not 'minmax'"),
     ({"per_channel": False}, "tflite int8 is per-channel and integer-only"),
     ({"images": 0}, "calibration needs 1..60000 images"),
     (DEFAULTS["onnx"].summary(), "the recipe chosen for tflite is one for onnx"),
