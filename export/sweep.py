@@ -100,6 +100,7 @@ class Candidate:
 def sweep(artifacts: Path, out: Path, rounds: int, small: bool, log=print) -> dict:
     started = time.perf_counter()
     trained = read_trained(artifacts)
+    out.mkdir(parents=True, exist_ok=True)  # an unwritable place is refused now, not after the sweep
     (train_images, _), (test_images, test_labels) = load_split("train"), load_split("test")
     model = load_keras(artifacts / "model.keras")
     reference = model.predict(scaled(test_images), batch_size=1000, verbose=0)
