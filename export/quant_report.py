@@ -6,13 +6,19 @@ matplotlib draws the charts (the dev dependency group, which `make quant-report`
 
 from pathlib import Path
 
-from export.layers import FLOAT, LayerError, outputs, worst
+from export.layers import DEBUG_IMAGES, FLOAT, LayerError, outputs, worst
 from export.layers import rows as layer_rows
 from export.layers import table as layer_table
 from export.recipes import LATENCY_BAND, REPORT, QuantRecipe
 from runtime.files import write_json
 
 TARGET_AGREEMENT = 0.99
+LAYERS_INTRO = (
+    "# Per-layer error of the int8 variants\n\n"
+    "ONNX (onnxruntime's qdq_loss_debug): each tensor against the float model's, so it inherits the error "
+    "of the layers before; TFLite (TensorFlow's QuantizationDebugger): each op against the float op given "
+    f"the same input, its own error. max abs diff: the largest difference on one image, averaged over "
+    f"{DEBUG_IMAGES} test images.\n\n")
 HEADER = ("engine", "recipe", "accuracy", "agreement", "max diff", "size", "b1 latency", "b1024 img/s", "")
 
 
@@ -60,7 +66,8 @@ def markdown(report: dict, layers: dict[tuple[str, QuantRecipe], list[LayerError
             f"{timing['rounds']} passes over all candidates (the machine may be shared; the best repeat "
             f"is the least disturbed; load average at the end {report['load_average'][0]}).\n\n")
     summary = "\n".join(f"- {line}" for line in verdicts(report["rows"]))
-    per_layer = "# Per-layer error of the int8 variants\n\n" + "\n\n".join(
+    per_layer = LAYERS_INTRO
+    per_layer += "\n\n".join(
         layer_table(engine, recipe, found) for (engine, recipe), found in layers.items())
     return head + summary + "\n\n" + "\n".join(lines) + "\n", per_layer + "\n"
 
