@@ -73,6 +73,12 @@ test-fast: setup
 bench: setup
 	$(PY) -m pytest --benchmark --artifacts=$(ARTIFACTS) --report-dir=benchmarks/results
 
+# int8 recipes tried on both engines and chosen by the rule in export/recipes.py, ~2-3 min:
+# ARTIFACTS/quant-report/{report.json,report.md,report.png,layers.md,layers.png}; make export then follows it
+.PHONY: quant-report
+quant-report: setup
+	$(PY) -m export.sweep --artifacts $(ARTIFACTS)
+
 bench-train: setup
 	$(PY) -m benchmarks.train_speed
 

@@ -28,8 +28,6 @@ from runtime.parity import compare, gate, measure, violations
 from runtime.predictor import is_probability, softmax
 from runtime.variants import VARIANTS, exported, format_of, resolve
 
-CALIBRATION_IMAGES = 1000  # drawn from the training set; int8 needs at least 500
-CALIBRATION_SEED = 0
 # How the converters name an operation they have no kernel for (TFLite; tf2onnx; onnx's checker).
 UNSUPPORTED_OP = re.compile(r"'tf\.(\w+)' op is neither a custom op nor a flex op"
                             r"|Tensorflow op \[[^\]]*: (\w+)\] is not supported|No Op registered for (\w+)")
@@ -46,21 +44,24 @@ def export_all(folder: Path, source: ModelSource | None = None, log=print) -> Pa
     with ExportLock(folder):
         run = new_run_folder(folder)
         try:
-            figures, failures = export_into(run, source, checked, data, log)
+            figures, failures, recorded = export_into(run, source, checked, data, log)
         except BaseException:  # a converter refused the model, or we were interrupted: no trace left
             shutil.rmtree(run, ignore_errors=True)
             raise
         published = [name for name in VARIANTS if name in figures and not failures.get(name)]
         for name in set(figures) - set(published):
             (run / VARIANTS[name].filename).unlink()
-        manifest_path = publish(folder, run, manifest(folder, run, published, figures, checked, source, data))
+        described = manifest(folder, run, published, figures, recorded, checked, source, data)
+        manifest_path = publish(folder, run, described)
     gate(failures, str(manifest_path))
     return manifest_path
 
 
-def export_into(run: Path, source: ModelSource, checked: CheckedModel, data: Path, log) -> tuple[dict, dict]:
+def export_into(run: Path, source: ModelSource, checked: CheckedModel, data: Path, log) -> tuple[dict, dict, dict]:
     """Write the Keras copy, its reference outputs and every variant into `run`; each variant's
-    figures and broken tolerances."""
+    figures, broken tolerances and the facts its manifest entry records besides (how it was made)."""
+    from export.int8 import Int8Plan
+
     (train_images, _), (test_images, test_labels) = load_split("train", data), load_split("test", data)
     shutil.copyfile(source.path, run / VARIANTS["keras"].filename)
     if sha256_file(run / VARIANTS["keras"].filename) != source.sha256:
@@ -76,25 +77,24 @@ def export_into(run: Path, source: ModelSource, checked: CheckedModel, data: Pat
     keras_accuracy = figures["keras"].accuracy
     log(f"keras           reference outputs on {len(test_images)} test images, accuracy {keras_accuracy:.4f}")
 
-    rng = np.random.default_rng(CALIBRATION_SEED)
-    calibration = checked.as_input(train_images[rng.choice(len(train_images), CALIBRATION_IMAGES,
-                                                           replace=False)])
+    int8 = Int8Plan(run.parent, source.sha256, train_images, checked.image_shape)
     failures = {}
     for name in exported():
         variant, path = VARIANTS[name], run / VARIANTS[name].filename
         started = time.perf_counter()
-        exporter = resolve(format_of(name).exporter)  # export_<fmt>(model, filepath, calibration)
+        exporter = resolve(format_of(name).exporter)  # export_<fmt>(model, filepath, calibration, ...)
         try:
-            exporter(checked.model, path, calibration if variant.precision == "int8" else None)
+            exporter(checked.model, path, *int8.arguments(name, exporter))
         except Exception as e:  # converters raise their own types; each means "this model cannot be"
             raise ModelError(source.path, f"cannot be exported to {name}: {refusal(e)}") from None
         figures[name] = measure(load_file(path, isolate=False), test_images, test_labels, reference)
         failures[name] = violations(variant, figures[name], keras_accuracy)
+        failures[name] += int8.hints(name, checked.model, test_images) if failures[name] else []
         verdict = "FAIL " + ", ".join(failures[name]) if failures[name] else "ok"
         log(f"{name:<15} {path.stat().st_size / 1024:7.1f} KiB  accuracy {figures[name].accuracy:.4f}"
             f"  agreement {figures[name].agreement:.4f}  max_abs_diff {figures[name].max_abs_diff:.1e}"
             f"  ({time.perf_counter() - started:.1f} s)  {verdict}", flush=True)
-    return figures, failures
+    return figures, failures, {name: {"quantization": q} for name, q in int8.recorded.items()}
 
 
 def refusal(error: Exception) -> str:
@@ -103,16 +103,17 @@ def refusal(error: Exception) -> str:
     return f"the converter does not support {', '.join(ops)}" if ops else one_line(error)
 
 
-def manifest(folder: Path, run: Path, names: list[str], figures: dict, checked: CheckedModel,
-             source: ModelSource, data: Path) -> dict:
-    """The one description of the published set (see ../shared/design.md)."""
+def manifest(folder: Path, run: Path, names: list[str], figures: dict, recorded: dict[str, dict],
+             checked: CheckedModel, source: ModelSource, data: Path) -> dict:
+    """The one description of the published set (see ../shared/design.md); `recorded` adds facts to a
+    variant's entry (an int8 variant's "quantization": how it was made)."""
     entries = []
     for name in names:
         variant, path = VARIANTS[name], run / VARIANTS[name].filename
         entries.append({
             "variant": name, "path": str(path.relative_to(folder)), "format": variant.format,
             "precision": variant.precision, "bytes": path.stat().st_size, "sha256": sha256_file(path),
-            **figures[name].summary(),
+            **figures[name].summary(), **recorded.get(name, {}),
         })
     return {
         "classes": checked.classes,

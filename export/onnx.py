@@ -1,5 +1,10 @@
-"""Export to ONNX (opset 17, dynamic batch), float32 or int8 with onnxruntime's static QDQ quantizer."""
+"""Export to ONNX (opset 17, dynamic batch), float32 or int8 with onnxruntime's static quantizer.
 
+How int8 is made (calibration, per-channel, QDQ or QOperator, a float head) is a QuantRecipe.
+"""
+
+import contextlib
+import io
 import tempfile
 from pathlib import Path
 
@@ -10,8 +15,14 @@ import tf2onnx
 from onnxruntime import quantization
 
 from export.common import INPUT_NAME, calibration_batches, serving_function
+from export.recipes import BASELINES, Method, QuantFormat, QuantRecipe
 
 OPSET = 17
+METHODS = {Method.MINMAX: quantization.CalibrationMethod.MinMax,
+           Method.ENTROPY: quantization.CalibrationMethod.Entropy,
+           Method.PERCENTILE: quantization.CalibrationMethod.Percentile}
+FORMATS = {QuantFormat.QDQ: quantization.QuantFormat.QDQ,
+           QuantFormat.QOPERATOR: quantization.QuantFormat.QOperator}
 
 
 class CalibrationReader(quantization.CalibrationDataReader):
@@ -22,28 +33,61 @@ class CalibrationReader(quantization.CalibrationDataReader):
         return next(self.feeds, None)
 
 
-def export_onnx(model: keras.Model, filepath: Path, calibration: np.ndarray | None = None) -> None:
-    """Write `model` to `filepath`; with `calibration` (float32 0..1 images) quantize it to int8 QDQ."""
+def export_onnx(model: keras.Model, filepath: Path, calibration: np.ndarray | None = None,
+                recipe: QuantRecipe | None = None) -> None:
+    """Write `model` to `filepath`; with `calibration` (float32 0..1 images) quantize it to int8 by
+    `recipe` (default: MinMax, per-tensor QDQ)."""
     if Path(filepath).suffix != ".onnx":
         raise ValueError(f"export_onnx requires the filepath to end with '.onnx'. Got: {filepath}")
-    function = serving_function(model)
-    proto, _ = tf2onnx.convert.from_function(
-        function, input_signature=function.input_signature, opset=OPSET)
-    onnx.checker.check_model(proto, full_check=True)
     if calibration is None:
-        onnx.save(proto, filepath)
+        onnx.save(float_proto(model), filepath)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        float_path, fused_path = Path(tmp) / "float32.onnx", Path(tmp) / "fused.onnx"
-        onnx.save(proto, float_path)
-        # MatMul+Add become Gemm first, so onnxruntime runs each layer as one QGemm instead of a
-        # QLinearMatMul and a QLinearAdd: 6 nodes instead of 8, ~10% faster at batch 1 and ~1.6x
-        # at batch 1,024 here. (Symbolic shape inference needs sympy; the shapes here are static.)
-        quantization.quant_pre_process(float_path, fused_path, skip_symbolic_shape=True)
+        fused = fused_float(model, Path(tmp))
+        quantize_onnx(fused, filepath, calibration, recipe or BASELINES["onnx"])
+
+
+def float_proto(model: keras.Model) -> onnx.ModelProto:
+    function = serving_function(model)
+    proto, _ = tf2onnx.convert.from_function(function, input_signature=function.input_signature, opset=OPSET)
+    onnx.checker.check_model(proto, full_check=True)
+    return proto
+
+
+def fused_float(model: keras.Model, folder: Path) -> Path:
+    """The float model with MatMul+Add fused to Gemm, in `folder`: what every int8 recipe starts from.
+
+    Fused first, so onnxruntime runs each layer as one QGemm instead of a QLinearMatMul and a
+    QLinearAdd: 6 nodes instead of 8, ~10% faster at batch 1 and ~1.6x at batch 1,024 here.
+    (Symbolic shape inference needs sympy; the shapes here are static.)
+    """
+    float_path, fused_path = folder / "float32.onnx", folder / "fused.onnx"
+    onnx.save(float_proto(model), float_path)
+    quantization.quant_pre_process(float_path, fused_path, skip_symbolic_shape=True)
+    return fused_path
+
+
+def quantize_onnx(fused: Path, filepath: Path, calibration: np.ndarray, recipe: QuantRecipe) -> None:
+    """Quantize the fused float model at `fused` to `filepath` as `recipe` says."""
+    with contextlib.redirect_stdout(io.StringIO()):  # the calibrators print their progress
         quantization.quantize_static(
-            fused_path, filepath, CalibrationReader(calibration),
-            quant_format=quantization.QuantFormat.QDQ,
+            fused, filepath, CalibrationReader(calibration),
+            quant_format=FORMATS[recipe.format],
             activation_type=quantization.QuantType.QUInt8,  # u8 activations x s8 weights: x86's fast path
             weight_type=quantization.QuantType.QInt8,
+            per_channel=recipe.per_channel, reduce_range=recipe.reduce_range,
+            calibrate_method=METHODS[recipe.method],
+            nodes_to_exclude=head_nodes(onnx.load(fused)) if recipe.float_head else None,
         )
     onnx.checker.check_model(onnx.load(filepath), full_check=True)
+
+
+def head_nodes(model: onnx.ModelProto) -> list[str]:
+    """The node giving the graph's output and, when that is a Softmax, the node giving its input
+    (the logits): kept float, the logits are not squeezed into 256 steps over their whole range."""
+    producers = {output: node for node in model.graph.node for output in node.output}
+    last = producers[model.graph.output[0].name]
+    head = [last]
+    if last.op_type == "Softmax" and last.input[0] in producers:
+        head.append(producers[last.input[0]])
+    return [node.name for node in head]

@@ -17,7 +17,7 @@ from runtime import report
 from runtime.dataset import CLASSES
 from runtime.files import sha256_file
 from runtime.manifest import MANIFEST, Manifest
-from runtime.variants import exported
+from runtime.variants import VARIANTS, exported
 from tests.conftest import run_cli, run_python
 
 FIGURES = ("accuracy", "agreement", "max_abs_diff", "per_class_accuracy")
@@ -65,9 +65,16 @@ def test_plain_table_names_every_variant_with_its_figures(artifacts, tmp_path):
     for name in ("keras", *exported()):
         (row,) = [line for line in lines if line.split()[:1] == [name]]
         assert f"{manifest.entry(name)['accuracy']:.4f}" in row
+    int8 = [name for name in exported() if VARIANTS[name].precision == "int8"]
     for label in CLASSES:  # the per-class table: one row per class, Keras plus four variants
         (row,) = [line for line in lines if line.startswith(label + " ")]
-        assert len(row[len(label):].split()) == 1 + len(exported())
+        cells = iter(row[len(label):].split())
+        keras = float(next(cells))
+        for name in exported():
+            accuracy = float(next(cells))
+            if name in int8:  # followed by its change from Keras in points
+                assert next(cells) == f"{100 * (accuracy - keras):+.1f}"
+        assert next(cells, None) is None
     assert lines[-1] == f"all {len(exported())} variants within tolerance"
 
 
