@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export.__main__ import load_keras, read_trained
+from export.model_source import load_checked, tutorial
 from export.layers import layer_report
 from export.onnx import fused_float, quantize_onnx
 from export.quant_report import write_report
@@ -99,10 +99,10 @@ class Candidate:
 
 def sweep(artifacts: Path, out: Path, rounds: int, small: bool, log=print) -> dict:
     started = time.perf_counter()
-    trained = read_trained(artifacts)
+    source = tutorial(artifacts)
     out.mkdir(parents=True, exist_ok=True)  # an unwritable place is refused now, not after the sweep
     (train_images, _), (test_images, test_labels) = load_split("train"), load_split("test")
-    model = load_keras(artifacts / "model.keras")
+    model = load_checked(source).model
     reference = model.predict(scaled(test_images), batch_size=1000, verbose=0)
     test = (test_images, test_labels, reference)
     found: list[Candidate] = []
@@ -130,7 +130,7 @@ def sweep(artifacts: Path, out: Path, rounds: int, small: bool, log=print) -> di
         for recipe in dict.fromkeys([QuantRecipe.from_summary(chosen[engine]["recipe"]), BASELINES[engine]]):
             calibration = calibration_images(train_images, recipe.images)
             layers[(engine, recipe)] = layer_report(model, recipe, calibration, scaled(test_images))
-    report = {"model_sha256": trained["model_sha256"], "rows": rows,
+    report = {"model_sha256": source.sha256, "rows": rows,
               "chosen": {engine: row["recipe"] for engine, row in chosen.items()},
               "timing": {"rounds": rounds, "threads_b1": 1, "threads_b1024": len(os.sched_getaffinity(0)),
                          "statistic": "best short repeat of all passes"},
