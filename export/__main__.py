@@ -16,11 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from export import VariantSkipped
 from runtime.dataset import CLASSES, data_dir, dataset_sha256, load_split, scaled
+from runtime.engines import open_engine
 from runtime.errors import ModelError, ParityError, ToolkitError
 from runtime.files import sha256_file
-from runtime.loader import load_file
 from runtime.parity import compare, gate, measure, violations
+from runtime.predictor import Predictor
 from runtime.variants import VARIANTS, exported, format_of, resolve
 
 CALIBRATION_IMAGES = 1000  # drawn from the training set; int8 needs at least 500
@@ -73,27 +75,44 @@ def export_all(folder: Path, log=print) -> Path:
 
         rng = np.random.default_rng(CALIBRATION_SEED)
         calibration = scaled(train_images[rng.choice(len(train_images), CALIBRATION_IMAGES, replace=False)])
-        failures = {}
+        failures, extras = {}, {}
         for name in exported():
             variant, path = VARIANTS[name], run / VARIANTS[name].filename
             started = time.perf_counter()
             exporter = resolve(format_of(name).exporter)  # export_<fmt>(model, filepath, calibration)
-            exporter(model, path, calibration if variant.precision == "int8" else None)
-            figures[name] = measure(load_file(path, isolate=False), test_images, test_labels, reference)
+            try:  # an exporter may return extra manifest fields (see extra_fields)
+                extra = exporter(model, path, calibration if variant.precision == "int8" else None)
+            except VariantSkipped as e:
+                log(f"{name:<15} skipped: {e.reason}", flush=True)
+                continue
+            extras[name] = extra or {}
+            engine = open_engine(path, format_of(name), threads=1)  # the variant's engine, not its suffix's
+            figures[name] = measure(Predictor(engine, name, path), test_images, test_labels, reference)
             failures[name] = violations(variant, figures[name], keras_accuracy)
             verdict = "FAIL " + ", ".join(failures[name]) if failures[name] else "ok"
             log(f"{name:<15} {path.stat().st_size / 1024:7.1f} KiB  accuracy {figures[name].accuracy:.4f}"
                 f"  agreement {figures[name].agreement:.4f}  max_abs_diff {figures[name].max_abs_diff:.1e}"
                 f"  ({time.perf_counter() - started:.1f} s)  {verdict}", flush=True)
-        published = [name for name in VARIANTS if not failures.get(name)]
+        published = [name for name in VARIANTS if name in figures and not failures.get(name)]
         for name in set(VARIANTS) - set(published):
-            (run / VARIANTS[name].filename).unlink()
-        manifest_path = publish(folder, run, manifest(folder, run, published, figures, trained, data))
+            for file in [run / VARIANTS[name].filename, *extras.get(name, {}).get("companions", [])]:
+                file.unlink(missing_ok=True)
+        fields = {name: extra_fields(folder, extras.get(name, {})) for name in published}
+        manifest_path = publish(folder, run, manifest(folder, run, published, figures, trained, data, fields))
         gate(failures, str(manifest_path))
         return manifest_path
 
 
-def manifest(folder: Path, run: Path, names: list[str], figures: dict, trained: dict, data: Path) -> dict:
+def extra_fields(folder: Path, extra: dict) -> dict:
+    """An exporter's extra manifest fields, its companion files (written beside the model: a C header,
+    a compiled library) described like the model itself, so the checksum covers all that is loaded."""
+    companions = [{"path": str(p.relative_to(folder)), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
+                  for p in extra.get("companions", [])]
+    return {**extra, "companions": companions} if companions else extra
+
+
+def manifest(folder: Path, run: Path, names: list[str], figures: dict, trained: dict, data: Path,
+             fields: dict | None = None) -> dict:
     """The one description of the published set (see ../shared/design.md)."""
     entries = []
     for name in names:
@@ -101,7 +120,7 @@ def manifest(folder: Path, run: Path, names: list[str], figures: dict, trained: 
         entries.append({
             "variant": name, "path": str(path.relative_to(folder)), "format": variant.format,
             "precision": variant.precision, "bytes": path.stat().st_size, "sha256": sha256_file(path),
-            **figures[name].summary(),
+            **figures[name].summary(), **(fields or {}).get(name, {}),
         })
     return {
         "classes": list(CLASSES),

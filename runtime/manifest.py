@@ -59,17 +59,22 @@ class Manifest:
         return path
 
     def verified(self, variant: str) -> Path:
-        """The variant's file, after checking that its size and sha256 are the manifest's."""
+        """The variant's file, after checking that its size and sha256 are the manifest's, and those
+        of its companions (files its engine also reads, such as a compiled C library)."""
         entry = self.entry(variant)
-        path = self.file(entry["path"])
-        try:
-            size = path.stat().st_size
-            digest = sha256_file(path) if size == entry["bytes"] else None
-        except OSError as e:
-            raise ModelError(path, f"cannot read it ({e.strerror})") from None
-        if digest != entry["sha256"]:
-            raise ModelError(path, "checksum mismatch: the file differs from the one in the manifest "
-                                   "(changed or damaged); re-run `make export`")
+        companions = entry.get("companions", [])
+        if not isinstance(companions, list) or not all(isinstance(c, dict) for c in companions):
+            raise ModelError(self.path, f"entry {variant!r} is damaged: 'companions' must be a list of files")
+        for described in [*companions, entry]:
+            path = self.file(described.get("path", ""))
+            try:
+                size = path.stat().st_size
+                digest = sha256_file(path) if size == described.get("bytes") else None
+            except OSError as e:
+                raise ModelError(path, f"cannot read it ({e.strerror})") from None
+            if digest != described.get("sha256"):
+                raise ModelError(path, "checksum mismatch: the file differs from the one in the manifest "
+                                       "(changed or damaged); re-run `make export`")
         return path
 
     def reference(self) -> Path:
