@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 ARTIFACTS ?= artifacts
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data train export evaluate predict test bench bench-train bundle lint clean
+.PHONY: setup data train export evaluate predict test bench bench-train bundle lint clean micro micro-tools
 
 setup: $(STAMP) data
 
@@ -55,8 +55,24 @@ bench-train: setup
 bundle: setup
 	$(PY) -m benchmarks.bundle --artifacts $(ARTIFACTS) --out dist
 
+# The generated C model on emulated Cortex-M4/M3 boards (QEMU) and sized for a Cortex-M0+: flash, RAM,
+# instructions per inference, scores compared byte for byte; benchmarks/results/{micro.json,micro.md}
+micro: setup micro-tools
+	$(PY) -m benchmarks.micro --artifacts $(ARTIFACTS) --out benchmarks/results
+
+# The cross compiler, its C library and QEMU (Debian packages), installed here when apt-get is usable.
+MICRO_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+micro-tools:
+	@if command -v arm-none-eabi-gcc >/dev/null && command -v qemu-system-arm >/dev/null \
+		&& [ -f "$$(arm-none-eabi-gcc -print-file-name=libc_nano.a)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && apt-get install -y -qq $(MICRO_PACKAGES) >/dev/null; \
+	else \
+		echo "skipping the install of $(MICRO_PACKAGES): not root or no apt-get" >&2; \
+	fi
+
 lint: setup
 	$(PY) -m ruff check .
 
 clean:
-	rm -rf $(ARTIFACTS) benchmarks/results dist
+	rm -rf $(ARTIFACTS) benchmarks/results dist build

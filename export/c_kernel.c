@@ -14,8 +14,11 @@
  */
 
 struct dense {
-    int32_t inputs, outputs;
-    const int8_t *weights; /* [outputs][inputs], as in the flatbuffer */
+    int32_t inputs, outputs; /* inputs: a multiple of 4 */
+    /* Rows in blocks of four, each block stored input-chunk by input-chunk (four inputs of row 0, of
+     * row 1, 2, 3, then the next four inputs), so one pointer streams through it; rows past the last
+     * whole block (outputs % 4) follow row by row. Row o of a block starts, like any row, at o * inputs. */
+    const int8_t *weights;
     const int32_t *bias;
     const int32_t *multiplier; /* per output channel */
     const int8_t *shift;
@@ -74,42 +77,58 @@ static uint32_t load32(const void *p)
     return v;
 }
 
-static uint32_t rotate8(uint32_t v)
+/* SXTB16/UXTB16 with their built-in ROR #8 (bytes 1 and 3), one instruction where ACLE needs two. */
+static int16x2_t sxtb16_odd(uint32_t v)
 {
-    return (v >> 8) | (v << 24);
+    int16x2_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
 }
 
-/* Four rows at once with the Cortex-M4's SMLAD (two 16-bit multiply-accumulates): each word of four
+static int16x2_t uxtb16_odd(uint32_t v)
+{
+    int16x2_t r;
+    __asm__("uxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+/* A block of four rows with the Cortex-M4's SMLAD (two 16-bit multiply-accumulates): each word of four
  * inputs is widened once (UXTB16) for all four rows, each word of weights twice (SXTB16). */
 static void dot4(const uint8_t *x, const int8_t *w, int32_t n, int32_t acc[4])
 {
-    const int8_t *w1 = w + n, *w2 = w + 2 * n, *w3 = w + 3 * n;
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    int32_t i;
-    for (i = 0; i + 4 <= n; i += 4) {
-        uint32_t v = load32(x + i);
-        int16x2_t even = (int16x2_t)__uxtb16(v), odd = (int16x2_t)__uxtb16(rotate8(v));
-        uint32_t k0 = load32(w + i), k1 = load32(w1 + i), k2 = load32(w2 + i), k3 = load32(w3 + i);
-        a0 = __smlad(__sxtb16(k0), even, a0);
-        a0 = __smlad(__sxtb16(rotate8(k0)), odd, a0);
-        a1 = __smlad(__sxtb16(k1), even, a1);
-        a1 = __smlad(__sxtb16(rotate8(k1)), odd, a1);
-        a2 = __smlad(__sxtb16(k2), even, a2);
-        a2 = __smlad(__sxtb16(rotate8(k2)), odd, a2);
-        a3 = __smlad(__sxtb16(k3), even, a3);
-        a3 = __smlad(__sxtb16(rotate8(k3)), odd, a3);
-    }
-    for (; i < n; i++) {
-        a0 += x[i] * w[i];
-        a1 += x[i] * w1[i];
-        a2 += x[i] * w2[i];
-        a3 += x[i] * w3[i];
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], chunks;
+    for (chunks = n / 4; chunks > 0; chunks--, x += 4, w += 16) {
+        uint32_t v = load32(x), k;
+        int16x2_t even = (int16x2_t)__uxtb16(v), odd = uxtb16_odd(v);
+        k = load32(w);
+        a0 = __smlad(__sxtb16(k), even, a0);
+        a0 = __smlad(sxtb16_odd(k), odd, a0);
+        k = load32(w + 4);
+        a1 = __smlad(__sxtb16(k), even, a1);
+        a1 = __smlad(sxtb16_odd(k), odd, a1);
+        k = load32(w + 8);
+        a2 = __smlad(__sxtb16(k), even, a2);
+        a2 = __smlad(sxtb16_odd(k), odd, a2);
+        k = load32(w + 12);
+        a3 = __smlad(__sxtb16(k), even, a3);
+        a3 = __smlad(sxtb16_odd(k), odd, a3);
     }
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
-#define ROWS_AT_ONCE 4
 #else
-#define ROWS_AT_ONCE 1
+/* A block of four rows in plain C (cores without DSP instructions, and the host). */
+static void dot4(const uint8_t *x, const int8_t *w, int32_t n, int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], chunks;
+    for (chunks = n / 4; chunks > 0; chunks--, x += 4, w += 16) {
+        int32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+        a0 += x0 * w[0] + x1 * w[1] + x2 * w[2] + x3 * w[3];
+        a1 += x0 * w[4] + x1 * w[5] + x2 * w[6] + x3 * w[7];
+        a2 += x0 * w[8] + x1 * w[9] + x2 * w[10] + x3 * w[11];
+        a3 += x0 * w[12] + x1 * w[13] + x2 * w[14] + x3 * w[15];
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
 #endif
 
 static int32_t dot(const uint8_t *x, const int8_t *w, int32_t n)
@@ -124,7 +143,6 @@ static int32_t dot(const uint8_t *x, const int8_t *w, int32_t n)
 static void dense_layer(const struct dense *layer, const uint8_t *in, uint8_t *out)
 {
     int32_t o = 0, acc[4], r;
-#if ROWS_AT_ONCE == 4
     for (; o + 4 <= layer->outputs; o += 4) {
         for (r = 0; r < 4; r++)
             acc[r] = layer->bias[o + r];
@@ -137,7 +155,6 @@ static void dense_layer(const struct dense *layer, const uint8_t *in, uint8_t *o
             out[o + r] = (uint8_t)(q + 128);
         }
     }
-#endif
     for (; o < layer->outputs; o++) {
         acc[0] = layer->bias[o] + dot(in, layer->weights + o * layer->inputs, layer->inputs);
         r = requantize(acc[0], layer->multiplier[o], layer->shift[o]) + layer->output_zero_point;

@@ -53,11 +53,20 @@ def array(c_type: str, name: str, values: np.ndarray) -> str:
     return f"static const {c_type} {name}[{len(flat)}] = {{\n    {lines}\n}};\n"
 
 
+def blocked(weights: np.ndarray) -> np.ndarray:
+    """The weights in the kernel's layout (see struct dense in c_kernel.c): blocks of four rows, each
+    stored four inputs of each row at a time; the rows after the last whole block as they are."""
+    outputs, inputs = weights.shape
+    whole = outputs // 4 * 4
+    blocks = weights[:whole].reshape(whole // 4, 4, inputs // 4, 4).transpose(0, 2, 1, 3)
+    return np.concatenate([blocks.ravel(), weights[whole:].ravel()])
+
+
 def dense(index: int, layer: Dense) -> str:
     name = f"dense{index}"
     outputs, inputs = layer.weights.shape
     return "\n".join([
-        array("int8_t", f"{name}_weights", layer.weights),
+        array("int8_t", f"{name}_weights", blocked(layer.weights)),
         array("int32_t", f"{name}_bias", layer.bias),
         array("int32_t", f"{name}_multiplier", layer.multiplier),
         array("int8_t", f"{name}_shift", layer.shift),
