@@ -95,6 +95,14 @@ def table(report: dict) -> str:
                                "multiply-accumulates.\n")
 
 
+def report_section(folder: Path) -> str:
+    """The table `make micro` left in `folder`, as a section of the benchmark report (empty if none)."""
+    path = folder / "micro.md"
+    if not path.is_file():
+        return ""
+    return f"\n## Microcontroller (`make micro`, QEMU)\n\n{path.read_text()}"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.micro", description=__doc__.splitlines()[0])
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="exported set")

@@ -8,7 +8,8 @@ parameter precomputed exactly as TFLite Micro computes it at Prepare (in double 
     tensorflow/lite/micro/kernels/softmax_common.cc        CalculateSoftmaxParams (int8 in, int8 out)
 
 Supported: [RESHAPE] FULLY_CONNECTED... SOFTMAX, int8 activations whose fully connected inputs have zero
-point -128 (pixels, ReLU outputs) and come in multiples of 4, int8 weights, int32 biases. Anything else is refused in one line.
+point -128 (pixels, ReLU outputs) and come in multiples of 4, int8 weights, int32 biases. Anything else
+is refused in one line.
 """
 
 import math
@@ -102,7 +103,8 @@ def read(data: bytes) -> tuple[list[Dense], Softmax]:
             raise VariantSkipped(f"FULLY_CONNECTED activation {activation}; supported: {SUPPORTED}")
         weights = constant(op.inputs[1], np.int8)
         if weights.shape[1] % 4:
-            raise VariantSkipped(f"FULLY_CONNECTED with {weights.shape[1]} inputs; supported: a multiple of 4")
+            raise VariantSkipped(f"FULLY_CONNECTED with {weights.shape[1]} inputs; "
+                                 "supported: a multiple of 4")
         scales = np.broadcast_to(filter_scale, len(weights))
         pairs = [quantize_multiplier(float(input_scale[0]) * float(s) / float(output_scale[0]))
                  for s in scales]

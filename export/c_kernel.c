@@ -139,7 +139,17 @@ static int32_t dot(const uint8_t *x, const int8_t *w, int32_t n)
     return acc;
 }
 
-/* acc = sum(u * w) + bias, requantized per channel, clamped, stored as u = q + 128 for the next layer. */
+/* One output: the accumulator requantized for its channel, offset, clamped to the activation range,
+ * stored as u = q + 128 for the next layer. */
+static uint8_t output_value(const struct dense *layer, int32_t o, int32_t acc)
+{
+    int32_t q = requantize(acc, layer->multiplier[o], layer->shift[o]) + layer->output_zero_point;
+    q = q < layer->activation_min ? layer->activation_min : q;
+    q = q > layer->activation_max ? layer->activation_max : q;
+    return (uint8_t)(q + 128);
+}
+
+/* acc = sum(u * w) + bias for each output: blocks of four rows, then any rows left one by one. */
 static void dense_layer(const struct dense *layer, const uint8_t *in, uint8_t *out)
 {
     int32_t o = 0, acc[4], r;
@@ -147,21 +157,12 @@ static void dense_layer(const struct dense *layer, const uint8_t *in, uint8_t *o
         for (r = 0; r < 4; r++)
             acc[r] = layer->bias[o + r];
         dot4(in, layer->weights + o * layer->inputs, layer->inputs, acc);
-        for (r = 0; r < 4; r++) {
-            int32_t q = requantize(acc[r], layer->multiplier[o + r], layer->shift[o + r]);
-            q += layer->output_zero_point;
-            q = q < layer->activation_min ? layer->activation_min : q;
-            q = q > layer->activation_max ? layer->activation_max : q;
-            out[o + r] = (uint8_t)(q + 128);
-        }
+        for (r = 0; r < 4; r++)
+            out[o + r] = output_value(layer, o + r, acc[r]);
     }
-    for (; o < layer->outputs; o++) {
-        acc[0] = layer->bias[o] + dot(in, layer->weights + o * layer->inputs, layer->inputs);
-        r = requantize(acc[0], layer->multiplier[o], layer->shift[o]) + layer->output_zero_point;
-        r = r < layer->activation_min ? layer->activation_min : r;
-        r = r > layer->activation_max ? layer->activation_max : r;
-        out[o] = (uint8_t)(r + 128);
-    }
+    for (; o < layer->outputs; o++)
+        out[o] = output_value(layer, o, layer->bias[o] + dot(in, layer->weights + o * layer->inputs,
+                                                               layer->inputs));
 }
 
 /* gemmlowp exp_on_interval_between_negative_one_quarter_and_0_excl, Q0.31 in and out. */
