@@ -41,7 +41,7 @@ evaluate: setup
 predict: setup
 	$(PY) -m runtime.predict --artifacts $(ARTIFACTS) $(IMAGES)
 
-test: setup
+test: setup micro-tools
 	$(PY) -m pytest
 
 # Latency of every variant on this CPU: one table, and benchmarks/results/{benchmark.json,report.md,report.png}

@@ -19,9 +19,10 @@ import numpy as np
 import runtime
 from benchmarks import firmware
 from benchmarks.firmware import TARGETS, FirmwareError
+from runtime.cli import positive
 from runtime.dataset import load_split
 from runtime.errors import ToolkitError
-from runtime.files import write_json
+from runtime.files import atomic_path, write_json
 from runtime.manifest import MANIFEST, Manifest
 
 CLOCKS_MHZ = (80, 168)  # a common Cortex-M4 (STM32L4) and a fast one (STM32F4)
@@ -109,7 +110,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"),
                         help="folder for micro.json and micro.md")
     parser.add_argument("--build", type=Path, default=Path("build/micro"), help="firmware build folder")
-    parser.add_argument("--images", type=int, default=100, help="test images the firmware classifies")
+    parser.add_argument("--images", type=positive, default=100,
+                        help="test images the firmware classifies (default: 100)")
     args = parser.parse_args(argv)
     missing = firmware.missing_tools()
     if missing:
@@ -121,7 +123,8 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     write_json(args.out / "micro.json", report)
-    (args.out / "micro.md").write_text(table(report))
+    with atomic_path(args.out / "micro.md") as tmp:
+        tmp.write_text(table(report))
     print(table(report), end="")
     boards = [row for row in report["targets"] if row["instructions"] is not None]
     if report["host_equal_to_tflite_micro"] != report["test_images"] or any(
