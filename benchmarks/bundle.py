@@ -112,7 +112,7 @@ def add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def build(artifacts: Path, out: Path) -> Path:
     manifest = Manifest(artifacts / MANIFEST)
-    files = [manifest.verified(name) for name in manifest.entries] + [manifest.reference()]
+    files = [f for name in manifest.entries for f in manifest.verified_files(name)] + [manifest.reference()]
     archive, folder = out / f"{NAME}.tar.gz", data_dir("test")
     # compresslevel 1: the models and the data are compressed already
     with atomic_path(archive) as tmp, tarfile.open(tmp, "w:gz", compresslevel=1) as tar:

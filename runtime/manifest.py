@@ -58,6 +58,11 @@ class Manifest:
             raise ModelError(self.path, f"path {relative!r} points outside {folder}")
         return path
 
+    def verified_files(self, variant: str) -> list[Path]:
+        """The variant's file and its companions, all checksum-checked: what a copy of it must hold."""
+        model = self.verified(variant)
+        return [model, *(self.file(c["path"]) for c in self.entry(variant).get("companions", []))]
+
     def verified(self, variant: str) -> Path:
         """The variant's file, after checking that its size and sha256 are the manifest's, and those
         of its companions (files its engine also reads, such as a compiled C library)."""
