@@ -145,3 +145,9 @@ def test_micro_benchmark_refuses_a_missing_export_in_one_line(tmp_path):
     result = run_cli("benchmarks.micro", "--artifacts", tmp_path / "none", "--out", tmp_path, check=False)
     assert result.returncode == 1 and result.stderr.count("\n") == 1 and "make train export" in result.stderr
     assert not (tmp_path / "micro.json").exists()
+
+
+def test_a_bare_c_model_loads_like_the_manifests(artifacts, test_set):
+    source = artifacts / entry(artifacts, "c-int8")["path"]
+    bare, named = runtime.load(source), runtime.load(artifacts, "c-int8")
+    assert np.array_equal(bare.predict(test_set[0][:50]), named.predict(test_set[0][:50]))
