@@ -18,7 +18,7 @@ from export.micro import micro_tflite_bytes
 from runtime.engines.c import library_path
 from runtime.errors import ModelError
 
-CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-fPIC", "-shared"]
+CFLAGS = ["-std=c99", "-O3", "-Wall", "-Wextra", "-Werror", "-pedantic", "-fPIC", "-shared"]
 
 
 def compiler() -> str:

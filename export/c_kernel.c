@@ -152,17 +152,17 @@ static uint8_t output_value(const struct dense *layer, int32_t o, int32_t acc)
 /* acc = sum(u * w) + bias for each output: blocks of four rows, then any rows left one by one. */
 static void dense_layer(const struct dense *layer, const uint8_t *in, uint8_t *out)
 {
+    const int8_t *w = layer->weights;
     int32_t o = 0, acc[4], r;
-    for (; o + 4 <= layer->outputs; o += 4) {
+    for (; o + 4 <= layer->outputs; o += 4, w += 4 * layer->inputs) {
         for (r = 0; r < 4; r++)
             acc[r] = layer->bias[o + r];
-        dot4(in, layer->weights + o * layer->inputs, layer->inputs, acc);
+        dot4(in, w, layer->inputs, acc);
         for (r = 0; r < 4; r++)
             out[o + r] = output_value(layer, o + r, acc[r]);
     }
-    for (; o < layer->outputs; o++)
-        out[o] = output_value(layer, o, layer->bias[o] + dot(in, layer->weights + o * layer->inputs,
-                                                               layer->inputs));
+    for (; o < layer->outputs; o++, w += layer->inputs)
+        out[o] = output_value(layer, o, layer->bias[o] + dot(in, w, layer->inputs));
 }
 
 /* gemmlowp exp_on_interval_between_negative_one_quarter_and_0_excl, Q0.31 in and out. */
