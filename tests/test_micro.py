@@ -3,9 +3,11 @@ the manifest names; c-int8, the generated C, gives TFLite Micro's very bytes on 
 on the host and (where the cross compiler and QEMU are installed) on emulated Cortex-M boards."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -151,3 +153,16 @@ def test_a_bare_c_model_loads_like_the_manifests(artifacts, test_set):
     source = artifacts / entry(artifacts, "c-int8")["path"]
     bare, named = runtime.load(source), runtime.load(artifacts, "c-int8")
     assert np.array_equal(bare.predict(test_set[0][:50]), named.predict(test_set[0][:50]))
+
+
+def test_export_without_a_c_compiler_publishes_the_rest_and_says_why_in_one_line(artifacts_copy):
+    env = {**os.environ, "CC": "no-such-compiler"}
+    result = run_cli("export", "--artifacts", artifacts_copy, env=env)
+    skipped = [line for line in result.stdout.splitlines() if line.startswith("c-int8")]
+    assert [line.split() for line in skipped] == ["c-int8 skipped: no C compiler (no-such-compiler) on PATH "
+                                                  "to build its shared library; install gcc".split()]
+    manifest = json.loads((artifacts_copy / "manifest.json").read_text())
+    names = [e["variant"] for e in manifest["artifacts"]]
+    assert "c-int8" not in names and "tflite-int8-micro" in names
+    run = artifacts_copy / Path(manifest["reference"]).parent
+    assert not list(run.glob("fmnist_model.*"))
