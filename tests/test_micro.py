@@ -120,6 +120,7 @@ def test_a_changed_library_or_header_is_refused_before_it_is_loaded(artifacts_co
 
 
 def test_firmware_scores_equal_the_hosts_on_emulated_boards(artifacts, tmp_path):
+    from benchmarks import micro
     from benchmarks.firmware import missing_tools
 
     missing = missing_tools()
@@ -137,6 +138,7 @@ def test_firmware_scores_equal_the_hosts_on_emulated_boards(artifacts, tmp_path)
     assert rows["cortex-m3"]["instructions"] > m4["instructions"]  # no SMLAD there
     assert rows["cortex-m0plus"]["flash_bytes"] > 100 * 1024
     assert "| c-int8 | Cortex-M4" in (tmp_path / "micro.md").read_text()
+    assert "| c-int8 | Cortex-M4" in micro.report_section(tmp_path)  # what `make bench`'s report appends
 
 
 def test_micro_benchmark_refuses_a_missing_export_in_one_line(tmp_path):
