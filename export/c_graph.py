@@ -94,7 +94,9 @@ def read(data: bytes) -> tuple[list[Dense], Softmax]:
     layers = []
     for op in operators[:-1]:
         (source, input_scale, input_zp), (_, filter_scale, _) = tensor(op.inputs[0]), tensor(op.inputs[1])
-        output, output_scale, output_zp = tensor(op.outputs[0])
+        _, output_scale, output_zp = tensor(op.outputs[0])
+        if len(op.inputs) < 3 or op.inputs[2] < 0:
+            raise VariantSkipped(f"FULLY_CONNECTED without a bias; supported: {SUPPORTED}")
         if int(input_zp[0]) != -128 or source.type != schema.TensorType.INT8:
             raise VariantSkipped(f"FULLY_CONNECTED input zero point {int(input_zp[0])}; supported: -128 "
                                  "(non-negative activations: pixels, ReLU outputs)")
@@ -118,7 +120,7 @@ def read(data: bytes) -> tuple[list[Dense], Softmax]:
 
 def check_input(described) -> None:
     """The model's int8 input must be pixels / 255 quantized so that q + 128 is the pixel itself."""
-    t, scale, zp = described
+    _, scale, zp = described
     q = np.clip(np.round(PIXELS.astype(np.float32) / 255 / scale[0]) + zp[0], -128, 127)
     if not np.array_equal(q + 128, PIXELS):
         raise VariantSkipped(f"input quantization (scale {scale[0]:.6g}, zero point {zp[0]}) is not "
