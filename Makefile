@@ -16,8 +16,8 @@ DEBIAN_DATA := /usr/share/datasets/fashion-mnist
 DEVICE_PACKAGES := debootstrap qemu-user-static binfmt-support openssh-server openssh-client
 EXPORTED := test -f $(ARTIFACTS)/manifest.json || $(MAKE) train export
 
-.PHONY: setup data device-tools train export evaluate predict test test-fast bench bench-train bench-photos \
-	bundle bundle-sizes device-check bench-device report lint clean
+.PHONY: setup data device-tools micro-tools train export evaluate predict test test-fast bench bench-train \
+	bench-photos quant-report micro bundle bundle-sizes device-check bench-device report lint clean
 
 setup: $(STAMP) data
 
@@ -62,7 +62,7 @@ evaluate: setup
 predict: setup
 	$(PY) -m runtime.predict --artifacts $(ARTIFACTS) $(IMAGES)
 
-test: setup device-tools
+test: setup device-tools micro-tools
 	$(PY) -m pytest
 
 # Everything that needs no TensorFlow (engines, Predictor, images, CLIs on tiny models): under a minute
@@ -75,7 +75,6 @@ bench: setup
 
 # int8 recipes tried on both engines and chosen by the rule in export/recipes.py, ~2-3 min:
 # ARTIFACTS/quant-report/{report.json,report.md,report.png,layers.md,layers.png}; make export then follows it
-.PHONY: quant-report
 quant-report: setup
 	$(PY) -m export.sweep --artifacts $(ARTIFACTS)
 
@@ -116,8 +115,24 @@ bench-device: setup
 report: setup
 	$(PY) -m device.report
 
+# The generated C model on emulated Cortex-M4/M3 boards (QEMU) and sized for a Cortex-M0+: flash, RAM,
+# instructions per inference, scores compared byte for byte; benchmarks/results/{micro.json,micro.md}
+micro: setup micro-tools
+	$(PY) -m benchmarks.micro --artifacts $(ARTIFACTS) --out benchmarks/results
+
+# The cross compiler, its C library and QEMU (Debian packages), installed here when apt-get is usable.
+MICRO_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+micro-tools:
+	@if command -v arm-none-eabi-gcc >/dev/null && command -v qemu-system-arm >/dev/null \
+		&& [ -f "$$(arm-none-eabi-gcc -print-file-name=libc_nano.a)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && apt-get install -y -qq $(MICRO_PACKAGES) >/dev/null; \
+	else \
+		echo "skipping the install of $(MICRO_PACKAGES): not root or no apt-get" >&2; \
+	fi
+
 lint: setup
 	$(PY) -m ruff check .
 
 clean:
-	rm -rf $(ARTIFACTS) benchmarks/results dist
+	rm -rf $(ARTIFACTS) benchmarks/results dist build

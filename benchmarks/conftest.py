@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from benchmarks import chart, rows, table
+from benchmarks import chart, micro, rows, table
 from benchmarks.machine import fingerprint
 from benchmarks.results import Results
 from benchmarks.suite import Suite
@@ -92,6 +92,6 @@ def pytest_terminal_summary(terminalreporter, config):
     folder = config.getoption("bench_report_dir")
     if folder:
         with atomic_path(Path(folder) / "report.md") as tmp:
-            tmp.write_text(table.markdown(found))
+            tmp.write_text(table.markdown(found) + micro.report_section(Path(folder)))
         save_png(chart.draw_report(found), Path(folder) / "report.png")
         terminalreporter.write_line(f"report written to {folder}/ (benchmark.json, report.md, report.png)")

@@ -128,7 +128,7 @@ def write_models(put: Writer, manifest: Manifest, variants: list[str]) -> None:
     folder = manifest.path.parent.resolve()
     data = dict(manifest.data, artifacts=[manifest.entries[name] for name in variants])
     put.text(f"artifacts/{MANIFEST}", json.dumps(data, indent=2) + "\n")
-    for path in [manifest.verified(name) for name in variants] + [manifest.reference()]:
+    for path in [f for name in variants for f in manifest.verified_files(name)] + [manifest.reference()]:
         put.file(path, f"artifacts/{path.relative_to(folder)}")
 
 

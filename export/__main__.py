@@ -19,13 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from export import VariantSkipped
 from export.model_source import CheckedModel, ModelSource, load_checked, named, own, tutorial
 from runtime.dataset import data_dir, dataset_sha256, load_split
+from runtime.engines import open_engine
 from runtime.errors import ModelError, ParityError, ToolkitError, one_line
 from runtime.files import sha256_file
-from runtime.loader import load_file
 from runtime.parity import compare, gate, measure, violations
-from runtime.predictor import is_probability, softmax
+from runtime.predictor import Predictor, is_probability, softmax
 from runtime.variants import VARIANTS, exported, format_of, resolve
 
 # How the converters name an operation they have no kernel for (TFLite; tf2onnx; onnx's checker).
@@ -50,7 +51,9 @@ def export_all(folder: Path, source: ModelSource | None = None, log=print) -> Pa
             raise
         published = [name for name in VARIANTS if name in figures and not failures.get(name)]
         for name in set(figures) - set(published):
-            (run / VARIANTS[name].filename).unlink()
+            for file in [run / VARIANTS[name].filename, *recorded.get(name, {}).get("companions", [])]:
+                file.unlink(missing_ok=True)
+        recorded = {name: described_companions(folder, recorded.get(name, {})) for name in published}
         described = manifest(folder, run, published, figures, recorded, checked, source, data)
         manifest_path = publish(folder, run, described)
     gate(failures, str(manifest_path))
@@ -59,7 +62,8 @@ def export_all(folder: Path, source: ModelSource | None = None, log=print) -> Pa
 
 def export_into(run: Path, source: ModelSource, checked: CheckedModel, data: Path, log) -> tuple[dict, dict, dict]:
     """Write the Keras copy, its reference outputs and every variant into `run`; each variant's
-    figures, broken tolerances and the facts its manifest entry records besides (how it was made)."""
+    figures, broken tolerances and the facts its manifest entry records besides (how it was made,
+    what an exporter returns: an arena size, companion files)."""
     from export.int8 import Int8Plan
 
     (train_images, _), (test_images, test_labels) = load_split("train", data), load_split("test", data)
@@ -78,23 +82,39 @@ def export_into(run: Path, source: ModelSource, checked: CheckedModel, data: Pat
     log(f"keras           reference outputs on {len(test_images)} test images, accuracy {keras_accuracy:.4f}")
 
     int8 = Int8Plan(run.parent, source.sha256, train_images, checked.image_shape)
-    failures = {}
+    failures, recorded = {}, {}
     for name in exported():
         variant, path = VARIANTS[name], run / VARIANTS[name].filename
         started = time.perf_counter()
         exporter = resolve(format_of(name).exporter)  # export_<fmt>(model, filepath, calibration, ...)
         try:
-            exporter(checked.model, path, *int8.arguments(name, exporter))
+            extra = exporter(checked.model, path, *int8.arguments(name, exporter))
+        except VariantSkipped as e:  # no C compiler here; an op the C generator cannot express
+            log(f"{name:<15} skipped: {e.reason}", flush=True)
+            continue
         except Exception as e:  # converters raise their own types; each means "this model cannot be"
             raise ModelError(source.path, f"cannot be exported to {name}: {refusal(e)}") from None
-        figures[name] = measure(load_file(path, isolate=False), test_images, test_labels, reference)
+        recorded[name] = extra or {}
+        engine = open_engine(path, format_of(name), threads=1)  # the variant's engine, not its suffix's
+        figures[name] = measure(Predictor(engine, name, path, checked.classes), test_images, test_labels,
+                                reference)
         failures[name] = violations(variant, figures[name], keras_accuracy)
         failures[name] += int8.hints(name, checked.model, test_images) if failures[name] else []
         verdict = "FAIL " + ", ".join(failures[name]) if failures[name] else "ok"
         log(f"{name:<15} {path.stat().st_size / 1024:7.1f} KiB  accuracy {figures[name].accuracy:.4f}"
             f"  agreement {figures[name].agreement:.4f}  max_abs_diff {figures[name].max_abs_diff:.1e}"
             f"  ({time.perf_counter() - started:.1f} s)  {verdict}", flush=True)
-    return figures, failures, {name: {"quantization": q} for name, q in int8.recorded.items()}
+    for name, quantization in int8.recorded.items():
+        recorded[name]["quantization"] = quantization
+    return figures, failures, recorded
+
+
+def described_companions(folder: Path, recorded: dict) -> dict:
+    """A variant's recorded facts with its companion files (written beside the model: a C header, a
+    compiled library) described like the model itself, so the checksum covers all that is loaded."""
+    companions = [{"path": str(p.relative_to(folder)), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
+                  for p in recorded.get("companions", [])]
+    return {**recorded, "companions": companions} if companions else recorded
 
 
 def refusal(error: Exception) -> str:

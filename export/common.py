@@ -14,13 +14,14 @@ import tensorflow as tf  # noqa: E402
 INPUT_NAME = "image"
 
 
-def serving_function(model: keras.Model) -> tf.types.experimental.ConcreteFunction:
+def serving_function(model: keras.Model, batch: int | None = None) -> tf.types.experimental.ConcreteFunction:
     """model(x) traced for float32 images of the model's own shape ([batch, 28, 28] or
-    [batch, 28, 28, 1]), any batch size.
+    [batch, 28, 28, 1]), any batch size unless `batch`.
 
     Converters are given this rather than the Keras model: tf2onnx's Keras path fails on Keras 3.
+    A fixed batch (a microcontroller's 1) spares the graph the ops that handle a dynamic one.
     """
-    spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], tf.float32, name=INPUT_NAME)
+    spec = tf.TensorSpec([batch, *model.inputs[0].shape[1:]], tf.float32, name=INPUT_NAME)
     return tf.function(lambda image: model(image, training=False), input_signature=[spec])
 
 

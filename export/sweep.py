@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from export.model_source import load_checked, tutorial
 from export.layers import layer_report
+from export.model_source import load_checked, tutorial
 from export.onnx import fused_float, quantize_onnx
 from export.quant_report import write_report
 from export.recipes import BASELINES, REPORT_DIR, QuantRecipe, calibration_images, candidates, choose

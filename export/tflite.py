@@ -21,19 +21,26 @@ def export_tflite(model: keras.Model, filepath: Path, calibration: np.ndarray | 
     `recipe` (default: the baseline's)."""
     if Path(filepath).suffix != ".tflite":
         raise ValueError(f"export_tflite requires the filepath to end with '.tflite'. Got: {filepath}")
+    Path(filepath).write_bytes(tflite_bytes(model, calibration, recipe))
+
+
+def tflite_bytes(model: keras.Model, calibration: np.ndarray | None, recipe: QuantRecipe | None = None,
+                 batch: int | None = None) -> bytes:
+    """The flatbuffer of `model` (int8 with `calibration`, by `recipe`), for any batch size or a
+    fixed `batch`."""
     with tempfile.TemporaryDirectory() as saved:
-        write_saved_model(model, Path(saved))
+        write_saved_model(model, Path(saved), batch)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved)
         if calibration is not None:
             int8_converter(converter, calibration, recipe or BASELINES["tflite"])
-        Path(filepath).write_bytes(converter.convert())
+        return converter.convert()
 
 
-def write_saved_model(model: keras.Model, folder: Path) -> None:
+def write_saved_model(model: keras.Model, folder: Path, batch: int | None = None) -> None:
     """Through a SavedModel (Keras' public ExportArchive), whose variables the converter freezes."""
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serve", serving_function(model))
+    archive.add_endpoint("serve", serving_function(model, batch))
     archive.write_out(str(folder), verbose=False)
 
 

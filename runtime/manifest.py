@@ -58,18 +58,28 @@ class Manifest:
             raise ModelError(self.path, f"path {relative!r} points outside {folder}")
         return path
 
+    def verified_files(self, variant: str) -> list[Path]:
+        """The variant's file and its companions, all checksum-checked: what a copy of it must hold."""
+        model = self.verified(variant)
+        return [model, *(self.file(c["path"]) for c in self.entry(variant).get("companions", []))]
+
     def verified(self, variant: str) -> Path:
-        """The variant's file, after checking that its size and sha256 are the manifest's."""
+        """The variant's file, after checking that its size and sha256 are the manifest's, and those
+        of its companions (files its engine also reads, such as a compiled C library)."""
         entry = self.entry(variant)
-        path = self.file(entry["path"])
-        try:
-            size = path.stat().st_size
-            digest = sha256_file(path) if size == entry["bytes"] else None
-        except OSError as e:
-            raise ModelError(path, f"cannot read it ({e.strerror})") from None
-        if digest != entry["sha256"]:
-            raise ModelError(path, "checksum mismatch: the file differs from the one in the manifest "
-                                   "(changed or damaged); re-run `make export`")
+        companions = entry.get("companions", [])
+        if not isinstance(companions, list) or not all(isinstance(c, dict) for c in companions):
+            raise ModelError(self.path, f"entry {variant!r} is damaged: 'companions' must be a list of files")
+        for described in [*companions, entry]:
+            path = self.file(described.get("path", ""))
+            try:
+                size = path.stat().st_size
+                digest = sha256_file(path) if size == described.get("bytes") else None
+            except OSError as e:
+                raise ModelError(path, f"cannot read it ({e.strerror})") from None
+            if digest != described.get("sha256"):
+                raise ModelError(path, "checksum mismatch: the file differs from the one in the manifest "
+                                       "(changed or damaged); re-run `make export`")
         return path
 
     def reference(self) -> Path:

@@ -38,6 +38,8 @@ def content_problem(head: bytes, suffix: str) -> str | None:
     if 0 < len(head) < MIN_BYTES:
         return f"only {len(head)} bytes, too small to be a model"
     what = recognise(head)
+    if suffix == ".c":  # generated C: text is what it must be; the library compiled beside it is probed
+        return None if what == "a text file" else f"{what or 'binary data'}, not C source"
     if what:
         return f"{what}, not a model" if "model" not in what else what
     is_tflite = head[4:8] == b"TFL3"

@@ -25,7 +25,8 @@ HEADER = 52
 BACKGROUND, INK, MUTED = "white", (20, 20, 20), (110, 110, 110)
 RIGHT, WRONG = (0, 130, 40), (200, 20, 20)
 # Series colours of the chart: Keras is the black reference tick, variants take these in order.
-PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
+PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+           (227, 119, 194), (188, 189, 34)]
 
 
 def font(size: int) -> ImageFont.ImageFont:

@@ -61,11 +61,18 @@ register(
            "export.tflite:export_tflite"),
     Format("onnx", ".onnx", "runtime.engines.ort:OnnxEngine", "onnxruntime", "onnxruntime",
            "export.onnx:export_onnx"),
+    # A bare .tflite file runs in LiteRT (the first format with the suffix); this one through a manifest.
+    Format("tflite-micro", ".tflite", "runtime.engines.micro:MicroEngine", "tflite_micro", "tflite-micro",
+           "export.micro:export_tflite_micro"),
+    Format("c", ".c", "runtime.engines.c:CEngine", "ctypes", "a C compiler at export (gcc)",
+           "export.c:export_c"),
     Variant("keras", "keras", "float32", "model.keras"),
     Variant("tflite-float32", "tflite", "float32", "model_float32.tflite", **FLOAT),
     Variant("tflite-int8", "tflite", "int8", "model_int8.tflite", **INT8),
     Variant("onnx-float32", "onnx", "float32", "model_float32.onnx", **FLOAT),
     Variant("onnx-int8", "onnx", "int8", "model_int8.onnx", **INT8),
+    Variant("tflite-int8-micro", "tflite-micro", "int8", "model_int8_micro.tflite", **INT8),
+    Variant("c-int8", "c", "int8", "fmnist_model.c", **INT8),
 )
 
 # Smallest file, integer-only arithmetic: what a small device runs best.

@@ -22,6 +22,7 @@ from PIL import Image
 import runtime
 from runtime.manifest import MANIFEST, Manifest
 from runtime.probe import probe
+from runtime.variants import exported
 from tests.conftest import ROOT, run_cli, run_python
 from tests.tiny import TinyModel
 
@@ -87,7 +88,7 @@ def corpus(artifacts, tmp_path_factory) -> dict[str, tuple[Path, str | None]]:
     manifest = Manifest(artifacts / MANIFEST)
     cases = {}
 
-    def add(name: str, data: bytes, suffix: str, expected: str | None):
+    def add(name: str, data: bytes, suffix: str, expected: str | tuple[str, ...] | None):
         path = folder / f"{name}{suffix}"
         path.write_bytes(data)
         cases[path.name] = (path, expected)
@@ -111,8 +112,10 @@ def corpus(artifacts, tmp_path_factory) -> dict[str, tuple[Path, str | None]]:
     add("model", keras_zip, ".keras", "needs tensorflow")
     add("keras-named-tflite", keras_zip, ".tflite", "zip archive")
     add("keras-named-onnx", keras_zip, ".onnx", "zip archive")
+    # LiteRT either reports the bad node or reads past its inputs and crashes, depending on what its
+    # heap holds (the file's path, the code imported before): the probe makes both one clean line.
     add("last-operator-swapped", swap_last_operator(manifest.verified("tflite-float32").read_bytes()),
-        ".tflite", "fails to run")
+        ".tflite", ("fails to run", "engine crashed on it"))
     add("input-32x32-tflite", TinyModel(input_shape=(32, 32)).tflite(folder / "32.tflite").read_bytes(),
         ".tflite", "expects input shape [batch, 32, 32], not")
     for name, kwargs, expected in (
@@ -131,7 +134,7 @@ def image(tmp_path_factory, test_set) -> Path:
     return path
 
 
-def outcome(result: subprocess.CompletedProcess | None, path: Path, expected: str | None) -> str:
+def outcome(result: subprocess.CompletedProcess | None, path: Path, expected: str | tuple | None) -> str:
     """'refused' or 'loaded' when the process behaved as a user needs; otherwise what went wrong."""
     if result is None:
         return "hung (timeout)"
@@ -142,7 +145,8 @@ def outcome(result: subprocess.CompletedProcess | None, path: Path, expected: st
         return "loaded" if expected is None else f"loaded, but should be refused ({expected})"
     if "Traceback" in result.stderr or len(lines) != 1:
         return f"exit {result.returncode} without one clean line:\n{result.stderr}"
-    if not lines[0].startswith(f"{path}: ") or (expected and expected not in lines[0]):
+    reasons = (expected,) if isinstance(expected, str) else expected or ()
+    if not lines[0].startswith(f"{path}: ") or (reasons and not any(r in lines[0] for r in reasons)):
         return f"refused with the wrong message: {lines[0]!r} (expected {expected!r})"
     return "refused"
 
@@ -218,7 +222,7 @@ def test_one_changed_byte_is_refused_with_the_checksum_message(artifacts_copy, i
 
 def test_evaluate_refuses_every_tampered_variant(artifacts_copy):
     manifest = Manifest(artifacts_copy / MANIFEST)
-    names = ["tflite-float32", "tflite-int8", "onnx-float32", "onnx-int8"]
+    names = [name for name in exported() if name in manifest.entries]
     for name in names:
         path = manifest.verified(name)
         path.write_bytes(flip(path.read_bytes(), 100))

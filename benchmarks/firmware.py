@@ -1,0 +1,159 @@
+"""Build and run the generated C model as bare-metal firmware for QEMU's MPS2 boards.
+
+One Target per core: the compiler flags, the QEMU board that runs it (None: size only). The firmware
+is benchmarks/firmware/ (vector table, semihosting, linker script, main.c) around the exported
+fmnist_model.c and the test images written here as a C array kept in flash.
+"""
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SOURCES = Path(__file__).with_name("firmware")
+CC, SIZE, QEMU = "arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm"
+CFLAGS = ["-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
+          "-ffunction-sections", "-fdata-sections"]  # so the map file names each function and array
+LDFLAGS = ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"]
+RUN_SECONDS = 120  # QEMU runs the 100 inferences in well under a second
+MODEL_OBJECT = "fmnist_model.o"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # "cortex-m4"
+    label: str  # what the table says
+    board: str | None  # QEMU machine, None: size only
+
+
+TARGETS = (
+    Target("cortex-m4", "Cortex-M4, DSP (SMLAD), mps2-an386", "mps2-an386"),
+    Target("cortex-m3", "Cortex-M3, plain C, mps2-an385", "mps2-an385"),
+    Target("cortex-m0plus", "Cortex-M0+, plain C (object size only)", None),
+)
+
+
+class FirmwareError(Exception):
+    """A tool is missing, a build failed, or QEMU did not run the firmware to its end."""
+
+
+def missing_tools() -> list[str]:
+    """The cross compiler, its C library headers or QEMU, where absent."""
+    missing = [tool for tool in (CC, SIZE, QEMU) if shutil.which(tool) is None]
+    if not missing and not c_library_present():
+        missing.append("libnewlib-arm-none-eabi")
+    return missing
+
+
+def c_library_present() -> bool:
+    probe = subprocess.run([CC, "-print-file-name=libc_nano.a"], capture_output=True, text=True)
+    return Path(probe.stdout.strip()).is_file()
+
+
+def run_tool(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        errors = [line for line in result.stderr.splitlines() if "rror" in line] or result.stderr.splitlines()
+        raise FirmwareError(f"{Path(command[0]).name} failed: {(errors or [f'exit {result.returncode}'])[0]}")
+    return result
+
+
+def write_images(images: np.ndarray, folder: Path) -> Path:
+    """The test images as a const (flash) array the firmware classifies."""
+    rows = ",\n".join("{" + ",".join(map(str, image.ravel())) + "}" for image in images)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "images.c"
+    path.write_text(f'#include "firmware.h"\n\nconst uint8_t test_images[][784] = {{\n{rows}\n}};\n'
+                    f"const uint32_t test_image_count = {len(images)};\n")
+    return path
+
+
+def flags(target: Target, model_source: Path) -> list[str]:
+    return [f"-mcpu={target.name}", *CFLAGS, f"-I{model_source.parent}", f"-I{SOURCES}"]
+
+
+def compile_model(target: Target, model_source: Path, folder: Path) -> Path:
+    """The model and its kernels as one object file for `target`."""
+    out = folder / target.name
+    out.mkdir(parents=True, exist_ok=True)
+    model_object = out / MODEL_OBJECT
+    run_tool([CC, *flags(target, model_source), "-c", str(model_source), "-o", str(model_object)])
+    return model_object
+
+
+def build(target: Target, model_source: Path, images_source: Path, folder: Path) -> tuple[Path, Path]:
+    """Compile the model into its own object (to size it) and link the firmware; (elf, map file)."""
+    model_object = compile_model(target, model_source, folder)
+    out, flags_ = model_object.parent, flags(target, model_source)
+    elf, map_file = out / "firmware.elf", out / "firmware.map"
+    run_tool([CC, *flags_, *LDFLAGS, "-T", str(SOURCES / "mps2.ld"), f"-Wl,-Map={map_file}", "-o", str(elf),
+              str(model_object), str(SOURCES / "main.c"), str(SOURCES / "startup.c"), str(images_source)])
+    return elf, map_file
+
+
+MAP_LINE = re.compile(r"^ (\.\S+)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)$")
+
+
+def model_sizes(map_file: Path) -> dict[str, int]:
+    """Bytes the model and its kernels occupy in the linked firmware (from the map file): flash is
+    their code and constants (text, rodata, data's initial values), ram their data and bss."""
+    text = map_file.read_text()
+    text = text[text.index("Linker script and memory map"):]  # not the discarded sections above it
+    sizes = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
+    section = None
+    for line in text.splitlines():
+        if re.match(r"^ \.\S+$", line):  # a long section name; its address and size follow on the next line
+            section = line.strip()
+            continue
+        found = MAP_LINE.match(line)
+        if found:
+            name = found.group(1) or section
+            kind = next((k for k in sizes if name and name.startswith(f".{k}")), None)
+            if kind and found.group(4).endswith(MODEL_OBJECT):
+                sizes[kind] += int(found.group(3), 16)
+        section = None
+    return {"flash": sizes["text"] + sizes["rodata"] + sizes["data"], "ram": sizes["data"] + sizes["bss"]}
+
+
+def berkeley_size(path: Path) -> dict[str, int]:
+    """arm-none-eabi-size of an object or a whole firmware (text includes rodata)."""
+    fields = run_tool([SIZE, str(path)]).stdout.splitlines()[1].split()
+    return {"text": int(fields[0]), "data": int(fields[1]), "bss": int(fields[2])}
+
+
+def run(target: Target, elf: Path) -> str:
+    """Run the firmware in QEMU with one instruction per virtual nanosecond; its semihosting output."""
+    command = [QEMU, "-M", target.board, "-nographic", "-monitor", "none", "-icount", "shift=0",
+               "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=RUN_SECONDS,
+                                stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise FirmwareError(f"{target.board}: the firmware did not finish within {RUN_SECONDS} s") from None
+    output = result.stdout + result.stderr
+    if result.returncode != 0:
+        raise FirmwareError(f"{target.board}: QEMU exited {result.returncode}: "
+                            f"{(output.strip().splitlines() or ['no output'])[-1]}")
+    return output
+
+
+@dataclass(frozen=True)
+class Run:
+    scores: np.ndarray  # int8 (images, classes)
+    stack: int  # bytes, high-water mark of one inference
+    instructions: float  # per inference, an estimate (see main.c)
+
+
+def parse(output: str, classes: int) -> Run:
+    """The firmware's lines (see benchmarks/firmware/main.c) as scores, stack and instructions."""
+    lines = [line.split() for line in output.splitlines() if line.strip()]
+    scores = [bytes.fromhex(f[2]) for f in lines if f[0] == "scores" and len(f) == 3]
+    figures = {f[0]: [int(v) for v in f[1:]] for f in lines if f[0] in ("stack", "ticks", "loop")}
+    if len(figures) != 3 or not scores or any(len(s) != classes for s in scores):
+        raise FirmwareError(f"unexpected firmware output: {(output.strip().splitlines() or ['none'])[-1]}")
+    (ticks, images), (loop_instructions, loop_ticks) = figures["ticks"], figures["loop"]
+    return Run(np.frombuffer(b"".join(scores), np.int8).reshape(len(scores), classes), figures["stack"][0],
+               ticks / images * loop_instructions / loop_ticks)

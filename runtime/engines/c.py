@@ -1,0 +1,72 @@
+"""The generated C model (`fmnist_model.c`) through ctypes: export compiled it into `fmnist_model.so`
+beside it, and the header beside it gives the output's quantization. Both are the manifest entry's
+companions, so the checksum check covers the library this loads, not only the source it came from.
+
+Each image is one call of `int fmnist_predict(const uint8_t pixels[784], int8_t scores[10])`, which
+takes raw pixels: the engine declares a uint8 input quantized as pixels / 255 (scale 1/255, zero 0).
+The function keeps no state, so calls need no lock.
+"""
+
+import ctypes
+import re
+from pathlib import Path
+
+import numpy as np
+
+from runtime.engines import IMAGE, Engine
+from runtime.errors import ModelError
+
+DEFINE = re.compile(r"^#define (FMNIST_\w+) \(?(-?[\d.e+-]+)f?\)?$", re.MULTILINE)
+
+
+def library_path(source: Path) -> Path:
+    """Where export puts the shared library compiled from `source`."""
+    return source.with_suffix(".so")
+
+
+def header_values(source: Path) -> dict[str, float]:
+    """The FMNIST_* numbers #defined in the header beside `source`."""
+    header = source.with_suffix(".h")
+    try:
+        text = header.read_text()
+    except OSError as e:
+        raise ModelError(header, f"cannot read the model's header ({e.strerror}); "
+                                 "re-run `make export`") from None
+    values = {name: float(value) for name, value in DEFINE.findall(text)}
+    needed = ("FMNIST_INPUTS", "FMNIST_CLASSES", "FMNIST_OUTPUT_SCALE", "FMNIST_OUTPUT_ZERO_POINT")
+    missing = [name for name in needed if name not in values]
+    if missing:
+        raise ModelError(header, f"lacks {', '.join(missing)}: not a header written by `make export`")
+    return values
+
+
+class CEngine(Engine):
+    input_dtype = np.dtype(np.uint8)
+    output_dtype = np.dtype(np.int8)
+    input_quant = (float(np.float32(1 / 255)), 0)  # the Predictor's table then yields the pixels themselves
+
+    def __init__(self, path: Path, threads: int):
+        values = header_values(path)
+        if int(values["FMNIST_INPUTS"]) != IMAGE[0] * IMAGE[1]:
+            raise ModelError(path, f"takes {int(values['FMNIST_INPUTS'])} inputs, not 28x28 pixels")
+        library = library_path(path)
+        if not library.is_file():
+            raise ModelError(library, "missing: export compiles it beside the .c (it needs a C compiler)")
+        try:
+            self.predict_one = ctypes.CDLL(str(library.resolve())).fmnist_predict
+        except (OSError, AttributeError) as e:
+            raise ModelError(library, f"cannot load it ({str(e).splitlines()[0]}); re-run `make export` "
+                                      "on this machine") from None
+        self.predict_one.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        self.predict_one.restype = ctypes.c_int
+        self.classes = int(values["FMNIST_CLASSES"])
+        self.output_quant = (values["FMNIST_OUTPUT_SCALE"], int(values["FMNIST_OUTPUT_ZERO_POINT"]))
+
+    def call(self, x: np.ndarray) -> np.ndarray:
+        pixels = np.ascontiguousarray(x, np.uint8)
+        scores = np.empty((len(x), self.classes), np.int8)
+        image_bytes, row_bytes = pixels[0].nbytes if len(x) else 0, scores.itemsize * self.classes
+        source, target = pixels.ctypes.data, scores.ctypes.data
+        for i in range(len(x)):
+            self.predict_one(source + i * image_bytes, target + i * row_bytes)
+        return scores
