@@ -28,9 +28,10 @@ def serving_function(model: keras.Model, batch: int | None = None) -> tf.types.e
 CALIBRATION_BATCH = 100
 
 
-def calibration_batches(calibration: np.ndarray):
-    """float32 batches of up to 100 images: both quantizers take any batch (it is dynamic), and the
-    ranges are those of single images, while 5,000 images one at a time would take seconds."""
+def calibration_batches(calibration: np.ndarray, size: int = CALIBRATION_BATCH):
+    """float32 batches of up to `size` images: both quantizers take any batch of a dynamic-batch model,
+    and the ranges are those of single images, while 5,000 images one at a time would take seconds;
+    a fixed-batch model (batch 1 for a microcontroller) takes its own size."""
     calibration = calibration.astype(np.float32)
-    for start in range(0, len(calibration), CALIBRATION_BATCH):
-        yield calibration[start:start + CALIBRATION_BATCH]
+    for start in range(0, len(calibration), size):
+        yield calibration[start:start + size]

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from export.common import calibration_batches, serving_function
+from export.common import CALIBRATION_BATCH, calibration_batches, serving_function
 from export.recipes import BASELINES, QuantRecipe
 
 
@@ -32,7 +32,7 @@ def tflite_bytes(model: keras.Model, calibration: np.ndarray | None, recipe: Qua
         write_saved_model(model, Path(saved), batch)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved)
         if calibration is not None:
-            int8_converter(converter, calibration, recipe or BASELINES["tflite"])
+            int8_converter(converter, calibration, recipe or BASELINES["tflite"], batch or CALIBRATION_BATCH)
         return converter.convert()
 
 
@@ -44,11 +44,12 @@ def write_saved_model(model: keras.Model, folder: Path, batch: int | None = None
     archive.write_out(str(folder), verbose=False)
 
 
-def int8_converter(converter: tf.lite.TFLiteConverter, calibration: np.ndarray,
-                   recipe: QuantRecipe) -> tf.lite.TFLiteConverter:
-    """Set `converter` up for full-integer int8 as `recipe` says (public options only)."""
+def int8_converter(converter: tf.lite.TFLiteConverter, calibration: np.ndarray, recipe: QuantRecipe,
+                   batch: int = CALIBRATION_BATCH) -> tf.lite.TFLiteConverter:
+    """Set `converter` up for full-integer int8 as `recipe` says (public options only), calibrating
+    in batches of `batch` images."""
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([x] for x in calibration_batches(calibration))
+    converter.representative_dataset = lambda: ([x] for x in calibration_batches(calibration, batch))
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
