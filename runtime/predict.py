@@ -137,27 +137,43 @@ class Classifier:
         return {**top[0], "top_k": top}
 
 
-def show(record: dict, as_json: bool) -> bool:
-    """Print one record (an error also as "path: reason" on stderr); True if it is a result."""
-    if "error" in record:
-        print(f"{record['path']}: {record['error']}", file=sys.stderr, flush=True)
+def render(record: dict, as_json: bool) -> tuple[str | None, str | None]:
+    """One record as (its stdout line, its stderr line): an error is "path: reason" on stderr, and with
+    --json also a record on stdout."""
+    error = f"{record['path']}: {record['error']}" if "error" in record else None
     if as_json:
-        print(json.dumps(record), flush="error" in record)
-    elif "error" not in record:
-        print(f"{record['path']}: " + ", ".join(f"{k['label']} {k['probability']:.1%}" for k in record["top_k"]))
-    return "error" not in record
+        return json.dumps(record), error
+    if error:
+        return None, error
+    return f"{record['path']}: " + ", ".join(f"{k['label']} {k['probability']:.1%}" for k in record["top_k"]), None
+
+
+def show(lines: list[tuple[str | None, str | None]]) -> bool:
+    """Print rendered records in order (stdout flushed before each stderr line, so a combined log keeps
+    the order); True when none is an error."""
+    ok = True
+    for out, error in lines:
+        if error:
+            sys.stdout.flush()
+            print(error, file=sys.stderr, flush=True)
+            ok = False
+        if out:
+            print(out)
+    sys.stdout.flush()
+    return ok
 
 
 _worker: Classifier | None = None  # each worker process's own, loaded on its first chunk
 
 
-def work(task: tuple) -> list[dict]:
+def work(task: tuple) -> list[tuple[str | None, str | None]]:
+    """A worker process's chunk, rendered there: lines pickle back cheaper than records."""
     global _worker
-    source, variant, threads, classes, options, chunk = task
-    if _worker is None:  # a bare file was already checked in a child process by the parent
+    source, variant, threads, classes, options, as_json, chunk = task
+    if _worker is None:  # a bare file (no variant) was already checked in a child process by the parent
         predictor = load(source, variant, threads, classes) if variant else load_file(source, threads, False, classes)
         _worker = Classifier(predictor, *options)
-    return _worker.records(chunk)
+    return [render(record, as_json) for record in _worker.records(chunk)]
 
 
 def classify(args, classes: list[str] | None) -> int:
@@ -167,7 +183,17 @@ def classify(args, classes: list[str] | None) -> int:
     workers = min(args.workers, len(chunks))
     # The pool is forked before this process loads an engine: engines' thread pools do not survive fork.
     pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
+
+    def submitted(source, variant):
+        options = (args.top_k, args.invert, args.fit)
+        return pool.imap(work, [(source, variant, args.threads, classes, options, args.json, chunk)
+                                for chunk in chunks])
+
     try:
+        # A manifest's model is checksum-checked, not probed: the workers may start on it at once,
+        # while this process loads its own copy to check the options and say what it found.
+        from_manifest = args.source.is_dir() or args.source.suffix == ".json"
+        batches = submitted(args.source, args.variant or DEFAULT_VARIANT) if pool and from_manifest else None
         predictor = load(args.source, args.variant, args.threads, classes)
         if args.top_k > len(predictor.classes):
             print(f"error: --top-k {args.top_k} is more than the model's {len(predictor.classes)} classes",
@@ -179,17 +205,12 @@ def classify(args, classes: list[str] | None) -> int:
             print(f"note: {classifier.predictor.path.name} returns logits; probabilities are their softmax",
                   file=sys.stderr)
         if pool is None:
-            batches = map(classifier.records, chunks)
-        else:
-            variant = predictor.variant  # None for a bare file
-            tasks = [(predictor.path if variant is None else args.source, variant, args.threads, classes,
-                      options, chunk) for chunk in chunks]
-            batches = pool.imap(work, tasks)
+            batches = ([render(record, args.json) for record in classifier.records(chunk)] for chunk in chunks)
+        elif batches is None:  # a bare file, now that the probe passed
+            batches = submitted(predictor.path, None)
         ok = True
-        for batch in batches:
-            for record in batch:
-                ok &= show(record, args.json)
-            sys.stdout.flush()
+        for lines in batches:
+            ok &= show(lines)
         return 0 if ok else 1
     finally:
         if pool is not None:
