@@ -124,15 +124,16 @@ def draw(results: list[Result], data: TestSet, out: Path, chart_name: str) -> Pa
     return save_png(class_accuracy_chart(series, data.classes), out / chart_name)
 
 
-HEADER = f"{'variant':<16}{'accuracy':>9}{'agreement':>11}{'max_abs_diff':>14}{'seconds':>9}  verdict"
+NAME = 19  # columns for a variant's name: the longest, tflite-int8-micro, and a space
+HEADER = f"{'variant':<{NAME}}{'accuracy':>9}{'agreement':>11}{'max_abs_diff':>14}{'seconds':>9}  verdict"
 
 
 def table_row(name: str, figures: Figures | None, verdict: str, timed: bool = True) -> str:
     """One line of the table under HEADER; dashes where there is no figure."""
     if figures is None:
-        return f"{name:<16}{'-':>9}{'-':>11}{'-':>14}{'-':>9}  {verdict}"
+        return f"{name:<{NAME}}{'-':>9}{'-':>11}{'-':>14}{'-':>9}  {verdict}"
     seconds = f"{figures.seconds:>9.2f}" if timed else f"{'-':>9}"
-    return (f"{name:<16}{figures.accuracy:>9.4f}{figures.agreement:>11.4f}"
+    return (f"{name:<{NAME}}{figures.accuracy:>9.4f}{figures.agreement:>11.4f}"
             f"{figures.max_abs_diff:>14.2e}{seconds}  {verdict}")
 
 
@@ -148,12 +149,12 @@ def per_class_table(results: list[Result], data: TestSet) -> str:
     stand out."""
     columns = {"keras": data.keras}
     columns.update({r.variant: r.figures for r in results if r.figures is not None})
-    lines = ["accuracy per class".ljust(16) + "".join(f"{name:>16}" for name in columns)]
+    lines = ["accuracy per class".ljust(16) + "".join(f"{name:>{NAME}}" for name in columns)]
     for c, label in enumerate(data.classes):
         keras = data.keras.per_class_accuracy[c]
         lines.append(f"{label:<16}" + "".join(
-            f"{f.per_class_accuracy[c]:>10.4f} {100 * (f.per_class_accuracy[c] - keras):+5.1f}"
-            if VARIANTS[name].precision == "int8" else f"{f.per_class_accuracy[c]:>16.4f}"
+            f"{f.per_class_accuracy[c]:>{NAME - 6}.4f} {100 * (f.per_class_accuracy[c] - keras):+5.1f}"
+            if VARIANTS[name].precision == "int8" else f"{f.per_class_accuracy[c]:>{NAME}.4f}"
             for name, f in columns.items()))
     return "\n".join(lines + ["(int8: accuracy, then its change from Keras in percentage points)"])
 
