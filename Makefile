@@ -62,7 +62,7 @@ evaluate: setup
 predict: setup
 	$(PY) -m runtime.predict --artifacts $(ARTIFACTS) $(IMAGES)
 
-test: setup device-tools micro-tools
+test: setup device-tools micro-tools lint
 	$(PY) -m pytest
 
 # Everything that needs no TensorFlow (engines, Predictor, images, CLIs on tiny models): under a minute
@@ -131,8 +131,10 @@ micro-tools:
 		echo "skipping the install of $(MICRO_PACKAGES): not root or no apt-get" >&2; \
 	fi
 
+# ruff's lint rules and its formatting (pyproject.toml), checked: `ruff format .` applies it
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 clean:
 	rm -rf $(ARTIFACTS) benchmarks/results dist build

@@ -24,15 +24,31 @@ ARTIFACTS_ENV = "FMNIST_ARTIFACTS"
 
 def pytest_addoption(parser):
     group = parser.getgroup("fmnist-edge benchmarks")
-    group.addoption("--benchmark", action="store_true", dest="run_benchmarks",
-                    help="run the latency benchmarks in benchmarks/ (skipped otherwise)")
-    group.addoption("--artifacts", dest="bench_artifacts", metavar="DIR",
-                    default=os.environ.get(ARTIFACTS_ENV, str(ROOT / "artifacts")),
-                    help=f"exported set to measure (default: ${ARTIFACTS_ENV} or artifacts/)")
-    group.addoption("--report-dir", dest="bench_report_dir", metavar="DIR",
-                    help="write benchmark.json (pytest-benchmark's), report.md and report.png there")
-    group.addoption("--smoke", action="store_true", dest="bench_smoke",
-                    help="a few rounds of every benchmark: checks the suite, not the figures")
+    group.addoption(
+        "--benchmark",
+        action="store_true",
+        dest="run_benchmarks",
+        help="run the latency benchmarks in benchmarks/ (skipped otherwise)",
+    )
+    group.addoption(
+        "--artifacts",
+        dest="bench_artifacts",
+        metavar="DIR",
+        default=os.environ.get(ARTIFACTS_ENV, str(ROOT / "artifacts")),
+        help=f"exported set to measure (default: ${ARTIFACTS_ENV} or artifacts/)",
+    )
+    group.addoption(
+        "--report-dir",
+        dest="bench_report_dir",
+        metavar="DIR",
+        help="write benchmark.json (pytest-benchmark's), report.md and report.png there",
+    )
+    group.addoption(
+        "--smoke",
+        action="store_true",
+        dest="bench_smoke",
+        help="a few rounds of every benchmark: checks the suite, not the figures",
+    )
 
 
 def given(config, option: str) -> bool:

@@ -34,8 +34,12 @@ def decades(low: float, high: float) -> tuple[float, float]:
 
 def latency_panel(draw: ImageDraw.ImageDraw, box, rows: list[dict]) -> None:
     left, top, right, bottom = box
-    draw.text((left, top - 44), "Latency of one image (p50 bar, p99 whisker, | bare engine), 1 thread",
-              fill=INK, font=font(15))
+    draw.text(
+        (left, top - 44),
+        "Latency of one image (p50 bar, p99 whisker, | bare engine), 1 thread",
+        fill=INK,
+        font=font(15),
+    )
     shown = [r for r in rows if r["b1_p50"]]
     if not shown:
         return
@@ -68,8 +72,9 @@ def latency_panel(draw: ImageDraw.ImageDraw, box, rows: list[dict]) -> None:
 
 def throughput_panel(draw: ImageDraw.ImageDraw, box, series: dict[str, dict[int, float]]) -> None:
     left, top, right, bottom = box
-    draw.text((left, top - 44), "Throughput per batch size, images per second, every core", fill=INK,
-              font=font(15))
+    draw.text(
+        (left, top - 44), "Throughput per batch size, images per second, every core", fill=INK, font=font(15)
+    )
     values = [v for by_batch in series.values() for v in by_batch.values()]
     if not values:
         return
@@ -104,8 +109,11 @@ def throughput_series(report: dict) -> dict[str, dict[int, float]]:
     """img/s per batch for each variant (batch 1 on every core) and for numpy's products."""
     series = {}
     for row in report["rows"]:
-        by_batch = {1: 1 / row["b1_all_p50"] if row["b1_all_p50"] else None, 32: row["b32_ips"],
-                    1024: row["b1024_ips"]}
+        by_batch = {
+            1: 1 / row["b1_all_p50"] if row["b1_all_p50"] else None,
+            32: row["b32_ips"],
+            1024: row["b1024_ips"],
+        }
         if row["variant"] == "keras":
             by_batch[1] = 1 / row["b1_p50"] if row["b1_p50"] else None
         by_batch = {b: v for b, v in by_batch.items() if v}

@@ -54,7 +54,7 @@ def png_files(suite, tmp_path_factory) -> list[Path]:
 def png_folder(suite, tmp_path_factory) -> Path:
     """suite.folder_size test images as PNG files in one folder."""
     folder = tmp_path_factory.mktemp("folder")
-    for i, image in enumerate(suite.images[:suite.folder_size]):
+    for i, image in enumerate(suite.images[: suite.folder_size]):
         Image.fromarray(image).save(folder / f"{i:05d}.png")
     return folder
 

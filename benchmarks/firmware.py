@@ -15,8 +15,16 @@ import numpy as np
 
 SOURCES = Path(__file__).with_name("firmware")
 CC, SIZE, QEMU = "arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm"
-CFLAGS = ["-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
-          "-ffunction-sections", "-fdata-sections"]  # so the map file names each function and array
+CFLAGS = [
+    "-mthumb",
+    "-O2",
+    "-std=c99",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-ffunction-sections",
+    "-fdata-sections",
+]  # so the map file names each function and array
 LDFLAGS = ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"]
 RUN_SECONDS = 120  # QEMU runs the 100 inferences in well under a second
 MODEL_OBJECT = "fmnist_model.o"
@@ -66,8 +74,10 @@ def write_images(images: np.ndarray, folder: Path) -> Path:
     rows = ",\n".join("{" + ",".join(map(str, image.ravel())) + "}" for image in images)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "images.c"
-    path.write_text(f'#include "firmware.h"\n\nconst uint8_t test_images[][784] = {{\n{rows}\n}};\n'
-                    f"const uint32_t test_image_count = {len(images)};\n")
+    path.write_text(
+        f'#include "firmware.h"\n\nconst uint8_t test_images[][784] = {{\n{rows}\n}};\n'
+        f"const uint32_t test_image_count = {len(images)};\n"
+    )
     return path
 
 
@@ -89,8 +99,22 @@ def build(target: Target, model_source: Path, images_source: Path, folder: Path)
     model_object = compile_model(target, model_source, folder)
     out, flags_ = model_object.parent, flags(target, model_source)
     elf, map_file = out / "firmware.elf", out / "firmware.map"
-    run_tool([CC, *flags_, *LDFLAGS, "-T", str(SOURCES / "mps2.ld"), f"-Wl,-Map={map_file}", "-o", str(elf),
-              str(model_object), str(SOURCES / "main.c"), str(SOURCES / "startup.c"), str(images_source)])
+    run_tool(
+        [
+            CC,
+            *flags_,
+            *LDFLAGS,
+            "-T",
+            str(SOURCES / "mps2.ld"),
+            f"-Wl,-Map={map_file}",
+            "-o",
+            str(elf),
+            str(model_object),
+            str(SOURCES / "main.c"),
+            str(SOURCES / "startup.c"),
+            str(images_source),
+        ]
+    )
     return elf, map_file
 
 
@@ -101,7 +125,7 @@ def model_sizes(map_file: Path) -> dict[str, int]:
     """Bytes the model and its kernels occupy in the linked firmware (from the map file): flash is
     their code and constants (text, rodata, data's initial values), ram their data and bss."""
     text = map_file.read_text()
-    text = text[text.index("Linker script and memory map"):]  # not the discarded sections above it
+    text = text[text.index("Linker script and memory map") :]  # not the discarded sections above it
     sizes = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
     section = None
     for line in text.splitlines():
@@ -126,17 +150,32 @@ def berkeley_size(path: Path) -> dict[str, int]:
 
 def run(target: Target, elf: Path) -> str:
     """Run the firmware in QEMU with one instruction per virtual nanosecond; its semihosting output."""
-    command = [QEMU, "-M", target.board, "-nographic", "-monitor", "none", "-icount", "shift=0",
-               "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
+    command = [
+        QEMU,
+        "-M",
+        target.board,
+        "-nographic",
+        "-monitor",
+        "none",
+        "-icount",
+        "shift=0",
+        "-semihosting-config",
+        "enable=on,target=native",
+        "-kernel",
+        str(elf),
+    ]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=RUN_SECONDS,
-                                stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=RUN_SECONDS, stdin=subprocess.DEVNULL
+        )
     except subprocess.TimeoutExpired:
         raise FirmwareError(f"{target.board}: the firmware did not finish within {RUN_SECONDS} s") from None
     output = result.stdout + result.stderr
     if result.returncode != 0:
-        raise FirmwareError(f"{target.board}: QEMU exited {result.returncode}: "
-                            f"{(output.strip().splitlines() or ['no output'])[-1]}")
+        raise FirmwareError(
+            f"{target.board}: QEMU exited {result.returncode}: "
+            f"{(output.strip().splitlines() or ['no output'])[-1]}"
+        )
     return output
 
 
@@ -155,5 +194,8 @@ def parse(output: str, classes: int) -> Run:
     if len(figures) != 3 or not scores or any(len(s) != classes for s in scores):
         raise FirmwareError(f"unexpected firmware output: {(output.strip().splitlines() or ['none'])[-1]}")
     (ticks, images), (loop_instructions, loop_ticks) = figures["ticks"], figures["loop"]
-    return Run(np.frombuffer(b"".join(scores), np.int8).reshape(len(scores), classes), figures["stack"][0],
-               ticks / images * loop_instructions / loop_ticks)
+    return Run(
+        np.frombuffer(b"".join(scores), np.int8).reshape(len(scores), classes),
+        figures["stack"][0],
+        ticks / images * loop_instructions / loop_ticks,
+    )

@@ -12,10 +12,35 @@ from importlib import metadata
 import cpuinfo
 
 # Vector extensions that decide which kernels the engines and BLAS pick (x86 and Arm names).
-VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
-                "avx_vnni", "avx512_bf16", "amx_int8", "neon", "asimd", "asimddp", "sve", "i8mm")
-LIBRARIES = ("numpy", "pillow", "ai-edge-litert", "onnxruntime", "tensorflow-cpu", "tensorflow", "keras",
-             "pytest-benchmark")
+VECTOR_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "amx_int8",
+    "neon",
+    "asimd",
+    "asimddp",
+    "sve",
+    "i8mm",
+)
+LIBRARIES = (
+    "numpy",
+    "pillow",
+    "ai-edge-litert",
+    "onnxruntime",
+    "tensorflow-cpu",
+    "tensorflow",
+    "keras",
+    "pytest-benchmark",
+)
 # Environment variables that change what numpy's BLAS does (see the report's header).
 BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 

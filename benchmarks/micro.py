@@ -45,11 +45,16 @@ def target_row(target, source: Path, images: np.ndarray, host: np.ndarray, folde
     sizes = firmware.model_sizes(map_file)
     row.update(flash_bytes=sizes["flash"], firmware=firmware.berkeley_size(elf))
     run = firmware.parse(firmware.run(target, elf), host.shape[1])
-    equal = int((run.scores == host[:len(run.scores)]).all(axis=1).sum())
-    return {**row, "ram_bytes": sizes["ram"] + run.stack, "stack_bytes": run.stack,
-            "instructions": round(run.instructions),
-            **{f"ms_{mhz}mhz": round(run.instructions / (mhz * 1000), 3) for mhz in CLOCKS_MHZ},
-            "images": len(run.scores), "equal_to_host": equal}
+    equal = int((run.scores == host[: len(run.scores)]).all(axis=1).sum())
+    return {
+        **row,
+        "ram_bytes": sizes["ram"] + run.stack,
+        "stack_bytes": run.stack,
+        "instructions": round(run.instructions),
+        **{f"ms_{mhz}mhz": round(run.instructions / (mhz * 1000), 3) for mhz in CLOCKS_MHZ},
+        "images": len(run.scores),
+        "equal_to_host": equal,
+    }
 
 
 def measure(artifacts: Path, count: int, folder: Path) -> dict:
@@ -61,10 +66,12 @@ def measure(artifacts: Path, count: int, folder: Path) -> dict:
     rows = [target_row(target, source, images[:count], host, folder) for target in TARGETS]
     entries = {name: manifest.entry(name) for name in ("c-int8", "tflite-int8-micro")}
     return {
-        "host_equal_to_tflite_micro": int((host == reference).all(axis=1).sum()), "test_images": len(images),
+        "host_equal_to_tflite_micro": int((host == reference).all(axis=1).sum()),
+        "test_images": len(images),
         "macs": int(sum(np.prod(shape) for shape in ([784, 128], [128, 10]))),
-        "figures": {name: {k: e[k] for k in ("accuracy", "agreement", "bytes")}
-                    for name, e in entries.items()},
+        "figures": {
+            name: {k: e[k] for k in ("accuracy", "agreement", "bytes")} for name, e in entries.items()
+        },
         "arena_bytes": entries["tflite-int8-micro"].get("arena_bytes"),
         "targets": rows,
     }
@@ -73,9 +80,12 @@ def measure(artifacts: Path, count: int, folder: Path) -> dict:
 def table(report: dict) -> str:
     """The microcontroller table, in Markdown."""
     c, micro = report["figures"]["c-int8"], report["figures"]["tflite-int8-micro"]
-    lines = ["| variant | target | flash (model + kernel) | RAM (data + bss + stack) | instructions / "
-             "inference (estimate) | est. ms at 80 / 168 MHz | accuracy | agreement | bytes equal to "
-             "TFLite Micro |", "|" + "---|" * 9]
+    lines = [
+        "| variant | target | flash (model + kernel) | RAM (data + bss + stack) | instructions / "
+        "inference (estimate) | est. ms at 80 / 168 MHz | accuracy | agreement | bytes equal to "
+        "TFLite Micro |",
+        "|" + "---|" * 9,
+    ]
     equal = f"{report['host_equal_to_tflite_micro']:,}/{report['test_images']:,} (host)"
     for row in report["targets"]:
         ram = f"{row['ram_bytes']:,} B" if row["ram_bytes"] is not None else "-"
@@ -85,15 +95,21 @@ def table(report: dict) -> str:
             cycles = f"{row['instructions']:,}"
             ms = f"{row['ms_80mhz']:.2f} / {row['ms_168mhz']:.2f}"
             same = f"{equal}; {row['equal_to_host']}/{row['images']} on the board = host"
-        lines.append(f"| c-int8 | {row['label']} | {row['flash_bytes'] / 1024:.1f} KiB | {ram} | {cycles} | "
-                     f"{ms} | {c['accuracy']:.4f} | {c['agreement']:.4f} | {same} |")
-    lines.append(f"| tflite-int8-micro | TFLite Micro (interpreter not counted) | "
-                 f"{micro['bytes'] / 1024:.1f} KiB model | {report['arena_bytes']:,} B arena (64-bit host) | "
-                 "- | - | "
-                 f"{micro['accuracy']:.4f} | {micro['agreement']:.4f} | reference |")
-    return "\n".join(lines) + ("\n\nInstructions counted in QEMU (-icount, SysTick), an estimate at one "
-                               f"instruction per cycle; the model has {report['macs']:,} "
-                               "multiply-accumulates.\n")
+        lines.append(
+            f"| c-int8 | {row['label']} | {row['flash_bytes'] / 1024:.1f} KiB | {ram} | {cycles} | "
+            f"{ms} | {c['accuracy']:.4f} | {c['agreement']:.4f} | {same} |"
+        )
+    lines.append(
+        f"| tflite-int8-micro | TFLite Micro (interpreter not counted) | "
+        f"{micro['bytes'] / 1024:.1f} KiB model | {report['arena_bytes']:,} B arena (64-bit host) | "
+        "- | - | "
+        f"{micro['accuracy']:.4f} | {micro['agreement']:.4f} | reference |"
+    )
+    return "\n".join(lines) + (
+        "\n\nInstructions counted in QEMU (-icount, SysTick), an estimate at one "
+        f"instruction per cycle; the model has {report['macs']:,} "
+        "multiply-accumulates.\n"
+    )
 
 
 def report_section(folder: Path) -> str:
@@ -107,11 +123,13 @@ def report_section(folder: Path) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.micro", description=__doc__.splitlines()[0])
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="exported set")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"),
-                        help="folder for micro.json and micro.md")
+    parser.add_argument(
+        "--out", type=Path, default=Path("benchmarks/results"), help="folder for micro.json and micro.md"
+    )
     parser.add_argument("--build", type=Path, default=Path("build/micro"), help="firmware build folder")
-    parser.add_argument("--images", type=positive, default=100,
-                        help="test images the firmware classifies (default: 100)")
+    parser.add_argument(
+        "--images", type=positive, default=100, help="test images the firmware classifies (default: 100)"
+    )
     args = parser.parse_args(argv)
     missing = firmware.missing_tools()
     if missing:
@@ -128,7 +146,8 @@ def main(argv=None) -> int:
     print(table(report), end="")
     boards = [row for row in report["targets"] if row["instructions"] is not None]
     if report["host_equal_to_tflite_micro"] != report["test_images"] or any(
-            row["equal_to_host"] != row["images"] for row in boards):
+        row["equal_to_host"] != row["images"] for row in boards
+    ):
         print("error: scores differ from TFLite Micro's (see the table)", file=sys.stderr)
         return 1
     return 0

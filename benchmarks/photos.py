@@ -30,8 +30,10 @@ def table(shares: dict[tuple[str, str], float], count: int) -> str:
     columns = [*FORMATS, "all"]
     lines = [f"{'background':<12}" + "".join(f"{c:>8}" for c in columns)]
     for kind in [*KINDS, "all"]:
-        lines.append(f"{kind:<12}" + "".join(f"{shares[kind, c]:>8.1%}" if (kind, c) in shares else " " * 8
-                                             for c in columns))
+        lines.append(
+            f"{kind:<12}"
+            + "".join(f"{shares[kind, c]:>8.1%}" if (kind, c) in shares else " " * 8 for c in columns)
+        )
     lines.append(f"{count} renderings; target {TARGET_ALL:.0%} overall, {TARGET_KIND:.0%} per kind")
     return "\n".join(lines)
 
@@ -54,8 +56,11 @@ def timings(images: np.ndarray, folder: Path) -> str:
     photo = render(images[0], "mid grey", np.random.default_rng(0)).resize((400, 500))
     photo.save(folder / "photo.png")
     photo.save(folder / "photo.jpg", quality=85)
-    rows = [("28x28 Fashion-MNIST PNG", "fashion-mnist.png"), ("400x500 photo, PNG", "photo.png"),
-            ("400x500 photo, JPEG q85", "photo.jpg")]
+    rows = [
+        ("28x28 Fashion-MNIST PNG", "fashion-mnist.png"),
+        ("400x500 photo, PNG", "photo.png"),
+        ("400x500 photo, JPEG q85", "photo.jpg"),
+    ]
     lines = [f"{'read_image, median':<26}{'wall':>10}{'CPU':>10}"]
     for label, name in rows:
         wall, cpu = milliseconds(folder / name)
@@ -64,14 +69,19 @@ def timings(images: np.ndarray, folder: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.photos",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--artifacts", default="artifacts", type=Path,
-                        help="exported set (default: artifacts)")
-    parser.add_argument("--model", default="tflite-float32",
-                        help="variant to classify with (default: tflite-float32)")
-    parser.add_argument("--per-cell", type=int, default=30,
-                        help="renderings per background kind and format (default 30, as the test)")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.photos", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--artifacts", default="artifacts", type=Path, help="exported set (default: artifacts)"
+    )
+    parser.add_argument(
+        "--model", default="tflite-float32", help="variant to classify with (default: tflite-float32)"
+    )
+    parser.add_argument(
+        "--per-cell",
+        type=int,
+        default=30,
+        help="renderings per background kind and format (default 30, as the test)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (default 0, as the test)")
     args = parser.parse_args(argv)
     images = load_split("test")[0]

@@ -48,14 +48,22 @@ def run_process(argv: list[str], cwd: Path = ROOT) -> ProcessRun:
     with tempfile.TemporaryDirectory() as tmp:
         result, out, err = Path(tmp) / "result.json", Path(tmp) / "stdout", Path(tmp) / "stderr"
         with open(out, "wb") as stdout, open(err, "wb") as stderr:
-            subprocess.run([sys.executable, __file__, str(result), *map(str, argv)], cwd=cwd, check=False,
-                           stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+            subprocess.run(
+                [sys.executable, __file__, str(result), *map(str, argv)],
+                cwd=cwd,
+                check=False,
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
+            )
         if not result.exists():
             raise RuntimeError(f"the launcher failed: {err.read_text(errors='replace').strip()[-300:]}")
         measured = json.loads(result.read_text())
         if measured["exit"] != 0:
-            raise RuntimeError(f"{' '.join(map(str, argv))} exited {measured['exit']}: "
-                               f"{err.read_text(errors='replace').strip()[-300:]}")
+            raise RuntimeError(
+                f"{' '.join(map(str, argv))} exited {measured['exit']}: "
+                f"{err.read_text(errors='replace').strip()[-300:]}"
+            )
         return ProcessRun(measured["seconds"], measured["peak_bytes"], out.read_text(errors="replace"))
 
 

@@ -66,8 +66,12 @@ class Results:
 
     def as_json(self) -> dict:
         return {
-            "timings": {s: {c: {**asdict(t), "throughput": t.throughput, "spread": t.spread}
-                            for c, t in cases.items()} for s, cases in self.timings.items()},
+            "timings": {
+                s: {
+                    c: {**asdict(t), "throughput": t.throughput, "spread": t.spread} for c, t in cases.items()
+                }
+                for s, cases in self.timings.items()
+            },
             "facts": self.facts,
             "problems": self.problems,
             "skipped": sorted(self.skipped),

@@ -78,8 +78,9 @@ def variant_row(name: str, results: Results, manifest: Manifest) -> dict:
         "keras_speedup_b1024": ratio(by_batch[1024], throughput(results, "keras", "predict-b1024")),
         "bare_p50": bare,
         "overhead": ratio(b1.p50 if b1 else None, bare),
-        "matmul_pct": 100 * ratio(best_ips, throughput(results, "numpy", f"b{best_batch}")) if (
-            best_batch and results.get("numpy", f"b{best_batch}")) else None,
+        "matmul_pct": 100 * ratio(best_ips, throughput(results, "numpy", f"b{best_batch}"))
+        if (best_batch and results.get("numpy", f"b{best_batch}"))
+        else None,
         "png_p50": p50(results, name, "png"),
         "load_p50": p50(results, name, "load"),
         "first_p50": p50(results, name, "first"),
@@ -89,13 +90,20 @@ def variant_row(name: str, results: Results, manifest: Manifest) -> dict:
 
 def cold_start_rows(results: Results) -> list[dict]:
     cli = p50(results, "predict-cli", "cold")
-    return [{"process": case, "status": "skipped" if case in results.skipped else (
-                "error" if case in results.problems else "ok"),
-             "problem": results.problems.get(case),
-             "p50": p50(results, case, "cold"),
-             "min": results.get(case, "cold").min if results.get(case, "cold") else None,
-             "peak_bytes": results.fact(case, "peak_bytes"),
-             "vs_predict_cli": ratio(p50(results, case, "cold"), cli)} for case in COLD_STARTS]
+    return [
+        {
+            "process": case,
+            "status": "skipped"
+            if case in results.skipped
+            else ("error" if case in results.problems else "ok"),
+            "problem": results.problems.get(case),
+            "p50": p50(results, case, "cold"),
+            "min": results.get(case, "cold").min if results.get(case, "cold") else None,
+            "peak_bytes": results.fact(case, "peak_bytes"),
+            "vs_predict_cli": ratio(p50(results, case, "cold"), cli),
+        }
+        for case in COLD_STARTS
+    ]
 
 
 def folder_workers(results: Results) -> list[int]:
@@ -108,60 +116,128 @@ def reference_rows(results: Results) -> list[dict]:
     cases = [(f"bare engine call, {n}", n, "bare") for n in exported()]
     cases += [(f"numpy matmul, batch {b}", "numpy", f"b{b}") for b in (1, *BATCHES)]
     cases += [("Pillow open+decode of one PNG", "pillow", "png")]
-    cases += [(f"folder of PNGs through the predict CLI, {w} worker{'s' * (w > 1)}", "folder", f"workers-{w}")
-              for w in folder_workers(results)]
-    cases += [(f"keras {how}, batch {b}", "keras", f"{key}-b{b}") for how, key in
-              (("model.predict", "predict"), ("model(x)", "call")) for b in (1, 1024)]
+    cases += [
+        (f"folder of PNGs through the predict CLI, {w} worker{'s' * (w > 1)}", "folder", f"workers-{w}")
+        for w in folder_workers(results)
+    ]
+    cases += [
+        (f"keras {how}, batch {b}", "keras", f"{key}-b{b}")
+        for how, key in (("model.predict", "predict"), ("model(x)", "call"))
+        for b in (1, 1024)
+    ]
     found = []
     for label, subject, case in cases:
         timing = results.get(subject, case)
         if timing:
-            found.append({"reference": label, "subject": subject, "case": case, "batch": timing.batch,
-                          "p50": timing.p50, "p99": timing.p99, "min": timing.min, "spread": timing.spread,
-                          "ips": timing.throughput})
+            found.append(
+                {
+                    "reference": label,
+                    "subject": subject,
+                    "case": case,
+                    "batch": timing.batch,
+                    "p50": timing.p50,
+                    "p99": timing.p99,
+                    "min": timing.min,
+                    "spread": timing.spread,
+                    "ips": timing.throughput,
+                }
+            )
     return found
 
 
 def targets(rows: dict[str, dict], cold: dict[str, dict], results: Results, elapsed: float) -> list[Target]:
     """The issue's figures for this machine, each with its goal."""
+
     def target(figure, value, goal, passes):
         return Target(figure, value, goal, None if value is None else bool(passes(value)))
 
     floats = [rows[n]["b1024_ips"] for n in exported() if VARIANTS[n].precision == "float32"]
     best_float = max((v for v in floats if v is not None), default=None)
     found = [
-        target("tflite-int8 speed-up over tflite-float32, batch 1, the engine call (the model's own)",
-               ratio(rows["tflite-float32"]["bare_p50"], rows["tflite-int8"]["bare_p50"]), ">= 1.8",
-               lambda v: v >= 1.8),
-        target("tflite-int8 speed-up over tflite-float32, batch 1, through Predictor.predict",
-               ratio(rows["tflite-float32"]["b1_p50"], rows["tflite-int8"]["b1_p50"]), "shown", lambda v: True),
-        target("best float32 variant at batch 1,024, share of numpy matmul",
-               ratio(best_float, throughput(results, "numpy", "b1024")), ">= 0.80", lambda v: v >= 0.8),
+        target(
+            "tflite-int8 speed-up over tflite-float32, batch 1, the engine call (the model's own)",
+            ratio(rows["tflite-float32"]["bare_p50"], rows["tflite-int8"]["bare_p50"]),
+            ">= 1.8",
+            lambda v: v >= 1.8,
+        ),
+        target(
+            "tflite-int8 speed-up over tflite-float32, batch 1, through Predictor.predict",
+            ratio(rows["tflite-float32"]["b1_p50"], rows["tflite-int8"]["b1_p50"]),
+            "shown",
+            lambda v: True,
+        ),
+        target(
+            "best float32 variant at batch 1,024, share of numpy matmul",
+            ratio(best_float, throughput(results, "numpy", "b1024")),
+            ">= 0.80",
+            lambda v: v >= 0.8,
+        ),
     ]
-    found += [target(f"Predictor.predict overhead over the bare engine, {n}", rows[n]["overhead"], "shown",
-                     lambda v: True) for n in exported()]
-    found.append(target(f"PNG file to answer ({DEFAULT_VARIANT}) over Pillow's open+decode of it",
-                        ratio(rows[DEFAULT_VARIANT]["png_p50"], p50(results, "pillow", "png")), "<= 1.3",
-                        lambda v: v <= 1.3))
+    found += [
+        target(
+            f"Predictor.predict overhead over the bare engine, {n}",
+            rows[n]["overhead"],
+            "shown",
+            lambda v: True,
+        )
+        for n in exported()
+    ]
+    found.append(
+        target(
+            f"PNG file to answer ({DEFAULT_VARIANT}) over Pillow's open+decode of it",
+            ratio(rows[DEFAULT_VARIANT]["png_p50"], p50(results, "pillow", "png")),
+            "<= 1.3",
+            lambda v: v <= 1.3,
+        )
+    )
     workers = folder_workers(results)
     if len(workers) > 1:
-        found.append(target(f"folder of PNGs, {workers[-1]} workers over 1 (images per second)",
-                            ratio(throughput(results, "folder", f"workers-{workers[-1]}"),
-                                  throughput(results, "folder", "workers-1")), ">= 1.7", lambda v: v >= 1.7))
+        found.append(
+            target(
+                f"folder of PNGs, {workers[-1]} workers over 1 (images per second)",
+                ratio(
+                    throughput(results, "folder", f"workers-{workers[-1]}"),
+                    throughput(results, "folder", "workers-1"),
+                ),
+                ">= 1.7",
+                lambda v: v >= 1.7,
+            )
+        )
     for batch in ("b1_p50", "b1024_ips"):
-        speed = (ratio(rows["onnx-float32"][batch], rows["onnx-int8"][batch]) if batch == "b1_p50"
-                 else ratio(rows["onnx-int8"][batch], rows["onnx-float32"][batch]))
+        speed = (
+            ratio(rows["onnx-float32"][batch], rows["onnx-int8"][batch])
+            if batch == "b1_p50"
+            else ratio(rows["onnx-int8"][batch], rows["onnx-float32"][batch])
+        )
         label = "batch 1" if batch == "b1_p50" else "batch 1,024"
-        found.append(target(f"onnx-int8 speed-up over onnx-float32, {label} (below 1: int8 is slower)",
-                            speed, "shown", lambda v: v >= 1.0))
+        found.append(
+            target(
+                f"onnx-int8 speed-up over onnx-float32, {label} (below 1: int8 is slower)",
+                speed,
+                "shown",
+                lambda v: v >= 1.0,
+            )
+        )
     cli, bare, tf = cold["predict-cli"], cold["bare-litert"], cold["import-tensorflow"]
     found += [
-        target("cold start: predict CLI over bare LiteRT script", ratio(cli["p50"], bare["p50"]), "<= 1.5",
-               lambda v: v <= 1.5),
-        target("cold start: import tensorflow over predict CLI", ratio(tf["p50"], cli["p50"]), ">= 10",
-               lambda v: v >= 10),
-        target("cold start: predict CLI peak memory, MB", cli["peak_bytes"] and cli["peak_bytes"] / 1e6,
-               "< 100", lambda v: v < 100),
+        target(
+            "cold start: predict CLI over bare LiteRT script",
+            ratio(cli["p50"], bare["p50"]),
+            "<= 1.5",
+            lambda v: v <= 1.5,
+        ),
+        target(
+            "cold start: import tensorflow over predict CLI",
+            ratio(tf["p50"], cli["p50"]),
+            ">= 10",
+            lambda v: v >= 10,
+        ),
+        target(
+            "cold start: predict CLI peak memory, MB",
+            cli["peak_bytes"] and cli["peak_bytes"] / 1e6,
+            "< 100",
+            lambda v: v < 100,
+        ),
         target("whole benchmark run, seconds", elapsed, "< 300", lambda v: v < 300),
     ]
     return found
@@ -175,8 +251,10 @@ def judged(results: Results, manifest: Manifest, elapsed: float) -> list[Target]
 
 def fastest(results: Results) -> Results:
     """The same measurements with every median replaced by the fastest call."""
-    timings = {subject: {case: replace(t, p50=t.min) for case, t in cases.items()}
-               for subject, cases in results.timings.items()}
+    timings = {
+        subject: {case: replace(t, p50=t.min) for case, t in cases.items()}
+        for subject, cases in results.timings.items()
+    }
     return Results(timings, results.facts, results.problems, results.skipped)
 
 

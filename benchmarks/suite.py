@@ -35,14 +35,21 @@ class Plan:
     process_rounds: int  # runs of each whole process (cold start)
     load_rounds: int  # loads of each variant (load time, first inference)
 
-
     folder_size: int  # PNG files in the folder given to the predict CLI
 
 
-FULL = Plan(seconds=0.5, min_rounds=15, max_rounds=5000, warmup=0.1, process_rounds=5, load_rounds=10,
-            folder_size=10_000)
-SMOKE = Plan(seconds=0.002, min_rounds=3, max_rounds=20, warmup=0.0, process_rounds=1, load_rounds=2,
-             folder_size=600)  # more than one chunk of 250: the workers are used
+FULL = Plan(
+    seconds=0.5,
+    min_rounds=15,
+    max_rounds=5000,
+    warmup=0.1,
+    process_rounds=5,
+    load_rounds=10,
+    folder_size=10_000,
+)
+SMOKE = Plan(
+    seconds=0.002, min_rounds=3, max_rounds=20, warmup=0.0, process_rounds=1, load_rounds=2, folder_size=600
+)  # more than one chunk of 250: the workers are used
 
 
 class Suite:
@@ -99,8 +106,9 @@ class Suite:
         self.require(variant)
         return self.guard(variant, lambda: self.manifest.verified(variant))
 
-    def time(self, benchmark, subject: str, case: str, call, batch: int = 1, rounds: int | None = None,
-             **info) -> Timing:
+    def time(
+        self, benchmark, subject: str, case: str, call, batch: int = 1, rounds: int | None = None, **info
+    ) -> Timing:
         """Time `call` (one batch of `batch` images per call) and record it as `subject`/`case`.
 
         Without `rounds`, warm up and take as many rounds as fit the plan's time budget; with it

@@ -61,20 +61,28 @@ class Table:
         self.rows.append((cells, problem))
 
     def text(self) -> list[str]:
-        widths = [max([len(h)] + [len(c[i]) for c, p in self.rows if p is None or i < len(c)])
-                  for i, h in enumerate(self.headers)]
+        widths = [
+            max([len(h)] + [len(c[i]) for c, p in self.rows if p is None or i < len(c)])
+            for i, h in enumerate(self.headers)
+        ]
 
         def line(cells, problem=None):
-            text = "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                             for i, (c, w) in enumerate(zip(cells, widths, strict=False)))
+            text = "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=False))
+            )
             return f"{text}  {problem}" if problem else text.rstrip()
 
         lines = [self.title, line(self.headers), "-" * (sum(widths) + 2 * (len(widths) - 1))]
         return lines + [line(c, p) for c, p in self.rows]
 
     def markdown(self) -> list[str]:
-        lines = [f"**{self.title}**", "", "| " + " | ".join(self.headers) + " |",
-                 "|" + "|".join(":--" if i == 0 else "--:" for i in range(len(self.headers))) + "|"]
+        lines = [
+            f"**{self.title}**",
+            "",
+            "| " + " | ".join(self.headers) + " |",
+            "|" + "|".join(":--" if i == 0 else "--:" for i in range(len(self.headers))) + "|",
+        ]
         for cells, problem in self.rows:
             filled = cells + ([problem] if problem else [])
             filled += [""] * (len(self.headers) - len(filled))
@@ -84,13 +92,38 @@ class Table:
 
 def tables(report: dict) -> list[Table]:
     cores = report["machine"]["usable_cores"]
-    main = Table("Latency and throughput per variant", [
-        "variant", "size", "accuracy", "agreement", "b1 p50", "b1 p99", "b1 min", "spread",
-        f"b1 p50 {cores} cores", "best img/s (batch)", "vs Keras b1", "vs Keras b1024", "overhead",
-        "% matmul", "peak RSS"])
-    details = Table("Per variant, besides the model", [
-        "variant", "load to first result", "first inference", "PNG file to result", "batch 32", "batch 1,024",
-        "bare engine b1"])
+    main = Table(
+        "Latency and throughput per variant",
+        [
+            "variant",
+            "size",
+            "accuracy",
+            "agreement",
+            "b1 p50",
+            "b1 p99",
+            "b1 min",
+            "spread",
+            f"b1 p50 {cores} cores",
+            "best img/s (batch)",
+            "vs Keras b1",
+            "vs Keras b1024",
+            "overhead",
+            "% matmul",
+            "peak RSS",
+        ],
+    )
+    details = Table(
+        "Per variant, besides the model",
+        [
+            "variant",
+            "load to first result",
+            "first inference",
+            "PNG file to result",
+            "batch 32",
+            "batch 1,024",
+            "bare engine b1",
+        ],
+    )
     for row in report["rows"]:
         head = [row["variant"], size(row["bytes"]), fixed(row["accuracy"]), fixed(row["agreement"])]
         problem = f"{row['status']}: {row['problem']}" if row["problem"] else None
@@ -99,28 +132,63 @@ def tables(report: dict) -> list[Table]:
             details.add(head[:1], problem)
             continue
         best = f"{rate(row['best_ips'])} ({row['best_batch']})" if row["best_batch"] else DASH
-        main.add(head + [
-            seconds(row["b1_p50"]), seconds(row["b1_p99"]), seconds(row["b1_min"]), percent(
-                None if row["b1_spread"] is None else 100 * row["b1_spread"]),
-            seconds(row["b1_all_p50"]), best, times(row["keras_speedup_b1"]),
-            times(row["keras_speedup_b1024"]), times(row["overhead"]), percent(row["matmul_pct"]),
-            size(row["peak_bytes"])])
-        details.add([row["variant"], seconds(row["load_p50"]), seconds(row["first_p50"]),
-                     seconds(row["png_p50"]), rate(row["b32_ips"]), rate(row["b1024_ips"]),
-                     seconds(row["bare_p50"])])
-    references = Table("Reference rows, measured in the same run", [
-        "reference", "p50", "p99", "min", "spread", "img/s"])
+        main.add(
+            head
+            + [
+                seconds(row["b1_p50"]),
+                seconds(row["b1_p99"]),
+                seconds(row["b1_min"]),
+                percent(None if row["b1_spread"] is None else 100 * row["b1_spread"]),
+                seconds(row["b1_all_p50"]),
+                best,
+                times(row["keras_speedup_b1"]),
+                times(row["keras_speedup_b1024"]),
+                times(row["overhead"]),
+                percent(row["matmul_pct"]),
+                size(row["peak_bytes"]),
+            ]
+        )
+        details.add(
+            [
+                row["variant"],
+                seconds(row["load_p50"]),
+                seconds(row["first_p50"]),
+                seconds(row["png_p50"]),
+                rate(row["b32_ips"]),
+                rate(row["b1024_ips"]),
+                seconds(row["bare_p50"]),
+            ]
+        )
+    references = Table(
+        "Reference rows, measured in the same run", ["reference", "p50", "p99", "min", "spread", "img/s"]
+    )
     for ref in report["references"]:
-        references.add([ref["reference"], seconds(ref["p50"]), seconds(ref["p99"]), seconds(ref["min"]),
-                        percent(100 * ref["spread"]), rate(ref["ips"])])
-    cold = Table("Cold start: one PNG, process start to exit", ["process", "p50", "min", "peak RSS",
-                                                                 "vs predict CLI"])
+        references.add(
+            [
+                ref["reference"],
+                seconds(ref["p50"]),
+                seconds(ref["p99"]),
+                seconds(ref["min"]),
+                percent(100 * ref["spread"]),
+                rate(ref["ips"]),
+            ]
+        )
+    cold = Table(
+        "Cold start: one PNG, process start to exit", ["process", "p50", "min", "peak RSS", "vs predict CLI"]
+    )
     for row in report["cold_start"]:
         if row["problem"]:
             cold.add([row["process"]], f"{row['status']}: {row['problem']}")
         else:
-            cold.add([row["process"], seconds(row["p50"]), seconds(row["min"]), size(row["peak_bytes"]),
-                      times(row["vs_predict_cli"])])
+            cold.add(
+                [
+                    row["process"],
+                    seconds(row["p50"]),
+                    seconds(row["min"]),
+                    size(row["peak_bytes"]),
+                    times(row["vs_predict_cli"]),
+                ]
+            )
     goals = Table("Figures to reach on this machine", ["figure", "p50", "target", "met", "from min"])
     for t in report["targets"]:
         met = DASH if t["met"] is None else ("yes" if t["met"] else "NO")

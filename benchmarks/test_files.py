@@ -30,7 +30,9 @@ def test_folder(suite, png_folder, workers):
     """Images per second for a folder through the CLI (start-up included), default model."""
     count = suite.threads(workers)
     argv = ["-m", "runtime.predict", "--artifacts", suite.artifacts, "--workers", count, png_folder]
-    runs = [suite.guard("folder", lambda: run_process([suite.python, *argv]))
-            for _ in range(suite.plan.process_rounds)]
+    runs = [
+        suite.guard("folder", lambda: run_process([suite.python, *argv]))
+        for _ in range(suite.plan.process_rounds)
+    ]
     assert all(len(run.stdout.splitlines()) == suite.folder_size for run in runs)
     suite.results.add("folder", f"workers-{count}", Timing.of([r.seconds for r in runs], suite.folder_size))

@@ -65,6 +65,11 @@ def test_cold_start(benchmark, suite, png_files, case):
         "import-tensorflow": [sys.executable, "-c", "import tensorflow"],
     }[case]
     peaks = []
-    suite.time(benchmark, case, "cold", lambda: peaks.append(run_process(argv).peak_bytes),
-               rounds=suite.plan.process_rounds)
+    suite.time(
+        benchmark,
+        case,
+        "cold",
+        lambda: peaks.append(run_process(argv).peak_bytes),
+        rounds=suite.plan.process_rounds,
+    )
     suite.results.note(case, "peak_bytes", max(peaks))

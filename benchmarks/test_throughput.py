@@ -16,8 +16,14 @@ HIDDEN, CLASSES = 128, 10  # the tutorial's Dense(128) -> Dense(10)
 def test_throughput(benchmark, suite, variant, batch):
     predictor = suite.predictor(variant, suite.all_cores)
     images = suite.images[:batch]
-    suite.time(benchmark, variant, f"b{batch}", lambda: predictor.predict(images), batch=batch,
-               threads=suite.all_cores)
+    suite.time(
+        benchmark,
+        variant,
+        f"b{batch}",
+        lambda: predictor.predict(images),
+        batch=batch,
+        threads=suite.all_cores,
+    )
 
 
 @pytest.mark.parametrize("batch", (1, *BATCHES))
@@ -29,5 +35,11 @@ def test_numpy_matmul(benchmark, suite, batch):
     w2 = rng.standard_normal((HIDDEN, CLASSES), dtype=np.float32)
     x = suite.images[:batch].reshape(batch, -1).astype(np.float32) / np.float32(255)
     hidden, out = np.empty((batch, HIDDEN), np.float32), np.empty((batch, CLASSES), np.float32)
-    suite.time(benchmark, "numpy", f"b{batch}", lambda: np.matmul(np.matmul(x, w1, out=hidden), w2, out=out),
-               batch=batch, threads=suite.all_cores)
+    suite.time(
+        benchmark,
+        "numpy",
+        f"b{batch}",
+        lambda: np.matmul(np.matmul(x, w1, out=hidden), w2, out=out),
+        batch=batch,
+        threads=suite.all_cores,
+    )

@@ -26,8 +26,10 @@ def main() -> int:
     print(f"\n{'':<20}{'seconds':>9}{'test accuracy':>15}")
     for label, result in rows.items():
         print(f"{label:<20}{result.seconds:>9.1f}{result.accuracy:>15.4f}")
-    print(f"speed-up {speedup:.1f}x (target {TARGET_SPEEDUP:.0f}x), "
-          f"accuracy {fast.accuracy:.4f} (target {TARGET_ACCURACY})")
+    print(
+        f"speed-up {speedup:.1f}x (target {TARGET_SPEEDUP:.0f}x), "
+        f"accuracy {fast.accuracy:.4f} (target {TARGET_ACCURACY})"
+    )
     return 0 if speedup >= TARGET_SPEEDUP and fast.accuracy >= TARGET_ACCURACY else 1
 
 

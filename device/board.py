@@ -95,10 +95,17 @@ class Session:
         """Unpack the archive there (its unpacked size is about the archive's)."""
         needed = 2 * archive.stat().st_size // 1_000_000 + 1
         if facts.free_mb < needed:
-            raise DeviceError(self.device.name, f"has {facts.free_mb} MB free in its home folder; "
-                                                f"the bundle needs {needed} MB to unpack")
-        step(self.device, "copying the bundle", f"mkdir -p {REMOTE_DIR} && rm -rf {shlex.quote(self.folder)} "
-             f"&& tar -xzf - -C {REMOTE_DIR}", stdin=archive, timeout=timeout)
+            raise DeviceError(
+                self.device.name,
+                f"has {facts.free_mb} MB free in its home folder; the bundle needs {needed} MB to unpack",
+            )
+        step(
+            self.device,
+            "copying the bundle",
+            f"mkdir -p {REMOTE_DIR} && rm -rf {shlex.quote(self.folder)} && tar -xzf - -C {REMOTE_DIR}",
+            stdin=archive,
+            timeout=timeout,
+        )
 
     def install(self, timeout: float) -> tuple[float, str]:
         """install.sh there: the seconds it took and its last line (the venv's size)."""
@@ -112,12 +119,17 @@ class Session:
         return step(self.device, f"fmnist-edge {args[0]}", command, timeout=timeout)
 
     def fetch(self, relative: str, timeout: float = 60) -> bytes:
-        return step(self.device, f"fetching {relative}", f"cat {shlex.quote(self.folder + '/' + relative)}",
-                    timeout=timeout)
+        return step(
+            self.device,
+            f"fetching {relative}",
+            f"cat {shlex.quote(self.folder + '/' + relative)}",
+            timeout=timeout,
+        )
 
 
-def check(session: Session, archive: Path, facts: Facts, out: Path, bench_args: list[str],
-          timeout: float = 1800) -> dict:
+def check(
+    session: Session, archive: Path, facts: Facts, out: Path, bench_args: list[str], timeout: float = 1800
+) -> dict:
     """Copy, install, predict the sample images, evaluate, doctor and bench on the device; write
     what came back to out/<device name>/ (swapped in whole) and return its device.json."""
     device = session.device
@@ -131,9 +143,17 @@ def check(session: Session, archive: Path, facts: Facts, out: Path, bench_args: 
     session.tool("bench", *bench_args, timeout=timeout)
     for name in ("benchmark.json", "report.md"):
         files[name] = session.fetch(f"results/{name}")
-    summary = {"name": device.name, "emulated": device.emulated, "status": "ok", "archive": archive.name,
-               "archive_bytes": archive.stat().st_size, "install_seconds": round(seconds, 1),
-               "installed": installed, "python": facts.python, "arch": facts.arch}
+    summary = {
+        "name": device.name,
+        "emulated": device.emulated,
+        "status": "ok",
+        "archive": archive.name,
+        "archive_bytes": archive.stat().st_size,
+        "install_seconds": round(seconds, 1),
+        "installed": installed,
+        "python": facts.python,
+        "arch": facts.arch,
+    }
     files["device.json"] = (json.dumps(summary, indent=2) + "\n").encode()
     publish(out / device.name, files)
     return summary
@@ -180,7 +200,8 @@ def run_device(device: Device, bundles: Bundles, out: Path, bench_args: list[str
     try:
         facts = probe(device, min(PROBE_SECONDS, timeout))
         archive = bundles.for_device(device.name, facts)
-        return check(Session(device, archive.name.removesuffix(".tar.gz")), archive, facts, out,
-                     bench_args, timeout)
+        return check(
+            Session(device, archive.name.removesuffix(".tar.gz")), archive, facts, out, bench_args, timeout
+        )
     except ToolkitError as e:  # the row names the device; the reason names anything else
         return failed(out, device.name, e.reason if e.path == device.name else str(e), device.emulated)

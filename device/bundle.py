@@ -60,15 +60,19 @@ class Spec:
     def name(self) -> str:
         """fmnist-edge-<target>[-<engine>][-py<version>]: the engine when not both, the Python
         when not this host's."""
-        return (f"fmnist-edge-{self.target.name}" + ("" if self.engine == BOTH else f"-{self.engine}")
-                + ("" if self.python == HOST_PYTHON else f"-py{self.python}"))
+        return (
+            f"fmnist-edge-{self.target.name}"
+            + ("" if self.engine == BOTH else f"-{self.engine}")
+            + ("" if self.python == HOST_PYTHON else f"-py{self.python}")
+        )
 
 
 def sources() -> list[Path]:
     """The runtime (with its subpackages), the benchmarks that run without TensorFlow, and the pytest
     configuration."""
     files = sorted((ROOT / "runtime").rglob("*.py")) + sorted(
-        p for p in (ROOT / "benchmarks").glob("*.py") if p.name not in HOST_ONLY)
+        p for p in (ROOT / "benchmarks").glob("*.py") if p.name not in HOST_ONLY
+    )
     return files + [ROOT / "conftest.py", ROOT / "pyproject.toml"]
 
 
@@ -138,13 +142,25 @@ def write_install(put: Writer, spec: Spec, wheels: list[Path], variants: list[st
         put.file(wheel, f"wheels/{wheel.name}")
     put.text("wheels/SHA256SUMS", "".join(f"{sha256_file(w)}  {w.name}\n" for w in wheels))
     put.text("requirements.txt", "".join(f"{wheel_pin(w)}\n" for w in wheels))
-    put.text("bundle.env", f"BUNDLE_ARCH={spec.target.arch}\nBUNDLE_PYTHON={spec.python}\n"
-                           f"BUNDLE_NEEDS_MB={needed_mb(wheels)}\n")
+    put.text(
+        "bundle.env",
+        f"BUNDLE_ARCH={spec.target.arch}\nBUNDLE_PYTHON={spec.python}\nBUNDLE_NEEDS_MB={needed_mb(wheels)}\n",
+    )
     put.text("install.sh", (FILES / "install.sh").read_bytes(), 0o755)
     put.text("bin/fmnist-edge", (FILES / "fmnist-edge").read_bytes(), 0o755)
-    put.text("BUNDLE.md", (FILES / "BUNDLE.md").read_text().format(
-        name=spec.name, arch=spec.target.arch, python=spec.python, engine=spec.engine,
-        variants=", ".join(variants), built=time.strftime("%Y-%m-%d")))
+    put.text(
+        "BUNDLE.md",
+        (FILES / "BUNDLE.md")
+        .read_text()
+        .format(
+            name=spec.name,
+            arch=spec.target.arch,
+            python=spec.python,
+            engine=spec.engine,
+            variants=", ".join(variants),
+            built=time.strftime("%Y-%m-%d"),
+        ),
+    )
 
 
 def build(spec: Spec, artifacts: Path, out: Path) -> Path:
@@ -170,12 +186,23 @@ def build(spec: Spec, artifacts: Path, out: Path) -> Path:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m device.bundle", description=__doc__.splitlines()[0])
-    parser.add_argument("--target", choices=sorted(TARGETS), default=HOST_TARGET,
-                        help=f"platform of the device (default: this host, {HOST_TARGET})")
-    parser.add_argument("--engine", choices=[*ENGINES, BOTH], default=BOTH,
-                        help="engine(s) and the variants they run (default: both)")
-    parser.add_argument("--python", default=HOST_PYTHON,
-                        help=f"the device's Python, major.minor (default: this host's, {HOST_PYTHON})")
+    parser.add_argument(
+        "--target",
+        choices=sorted(TARGETS),
+        default=HOST_TARGET,
+        help=f"platform of the device (default: this host, {HOST_TARGET})",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=[*ENGINES, BOTH],
+        default=BOTH,
+        help="engine(s) and the variants they run (default: both)",
+    )
+    parser.add_argument(
+        "--python",
+        default=HOST_PYTHON,
+        help=f"the device's Python, major.minor (default: this host's, {HOST_PYTHON})",
+    )
     parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts", help="exported set")
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="folder for the archive")
     parser.add_argument("--json", action="store_true", help="print the archive's path and size as JSON")
@@ -190,8 +217,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     size = archive.stat().st_size
-    print(json.dumps({"archive": str(archive), "bytes": size}) if args.json
-          else f"{archive} ({size / 1e6:.1f} MB)")
+    print(
+        json.dumps({"archive": str(archive), "bytes": size})
+        if args.json
+        else f"{archive} ({size / 1e6:.1f} MB)"
+    )
     return 0
 
 

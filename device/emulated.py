@@ -45,8 +45,10 @@ def missing() -> str | None:
         if shutil.which(tool) is None:
             return f"needs {tool} (apt-get install {package}; `make device-tools` does it)"
     if not HANDLER.exists():
-        return (f"no qemu-aarch64 handler in {HANDLER.parent} (apt-get install qemu-user-static; "
-                "mount binfmt_misc; update-binfmts --enable qemu-aarch64; `make device-tools` does it)")
+        return (
+            f"no qemu-aarch64 handler in {HANDLER.parent} (apt-get install qemu-user-static; "
+            "mount binfmt_misc; update-binfmts --enable qemu-aarch64; `make device-tools` does it)"
+        )
     flags = [line for line in HANDLER.read_text().splitlines() if line.startswith("flags:")]
     if not flags or "F" not in flags[0]:
         return f"{HANDLER} lacks the F flag, so QEMU cannot run inside a chroot"
@@ -78,8 +80,16 @@ def debootstrap(root: Path, cpu: str) -> None:
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     print(f"building the {SUITE} arm64 root in {root} (once per machine)", flush=True)
-    first = ["debootstrap", "--arch=arm64", "--foreign", "--variant=minbase", f"--include={PACKAGES}", SUITE,
-             str(partial), MIRROR]
+    first = [
+        "debootstrap",
+        "--arch=arm64",
+        "--foreign",
+        "--variant=minbase",
+        f"--include={PACKAGES}",
+        SUITE,
+        str(partial),
+        MIRROR,
+    ]
     second = ["unshare", "--mount", "chroot", str(partial), "/debootstrap/debootstrap", "--second-stage"]
     for command in (first, second):
         done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **qemu_env(cpu)})
@@ -105,20 +115,29 @@ class EmulatedDevice:
         inner = f"mount -t proc proc {root}/proc && exec chroot {root} /bin/sh -c {script}"
         command = ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "sh", "-c", inner]
         with open(stdin or os.devnull, "rb") as feed:
-            return subprocess.run(command, stdin=feed, capture_output=True, timeout=timeout,
-                                  env=qemu_env(self.cpu))
+            return subprocess.run(
+                command, stdin=feed, capture_output=True, timeout=timeout, env=qemu_env(self.cpu)
+            )
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m device.emulated", description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", choices=["aarch64"], default="aarch64",
-                        help="the board's architecture; aarch64 is the one emulated so far")
+    parser.add_argument(
+        "--arch",
+        choices=["aarch64"],
+        default="aarch64",
+        help="the board's architecture; aarch64 is the one emulated so far",
+    )
     parser.add_argument("--cpu", default="cortex-a72", help="QEMU CPU (default: cortex-a72, a Pi 4's)")
     parser.add_argument("--engine", choices=[*ENGINES, BOTH], default="litert", help="default: litert")
     parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts", help="exported set")
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="folder for the archive")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "devices",
-                        help="results folder (default: benchmarks/results/devices)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "benchmarks" / "results" / "devices",
+        help="results folder (default: benchmarks/results/devices)",
+    )
     parser.add_argument("--cache", type=Path, default=CACHE, help=f"root's folder (default: {CACHE})")
     return parser.parse_args(argv)
 
@@ -136,16 +155,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     device = EmulatedDevice(root, args.cpu)
-    summary = run_device(device, Bundles(args.artifacts, args.dist, args.engine), args.out, ["--smoke"],
-                         timeout=1800)
+    summary = run_device(
+        device, Bundles(args.artifacts, args.dist, args.engine), args.out, ["--smoke"], timeout=1800
+    )
     if summary["status"] != "ok":
         print(f"error: {device.name}: {summary['reason']}", file=sys.stderr)
         return 1
-    print(f"{device.name}: {summary['archive']} ({summary['archive_bytes'] / 1e6:.1f} MB) installed offline "
-          f"in {summary['install_seconds']:.0f} s; {summary['installed']}")
+    print(
+        f"{device.name}: {summary['archive']} ({summary['archive_bytes'] / 1e6:.1f} MB) installed offline "
+        f"in {summary['install_seconds']:.0f} s; {summary['installed']}"
+    )
     print(host_and_device(args.artifacts, args.out / device.name))
-    print(f"predict, evaluate and bench --smoke passed on {device.name} in "
-          f"{time.monotonic() - started:.0f} s; results in {args.out / device.name}")
+    print(
+        f"predict, evaluate and bench --smoke passed on {device.name} in "
+        f"{time.monotonic() - started:.0f} s; results in {args.out / device.name}"
+    )
     return 0
 
 

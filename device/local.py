@@ -16,5 +16,10 @@ class LocalDevice:
         """`script` in a clean environment: none of this process's venv, Python or pip settings."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "PIP_"))}
         with open(stdin or os.devnull, "rb") as feed:
-            return subprocess.run(["sh", "-c", script], stdin=feed, capture_output=True, timeout=timeout,
-                                  env={**env, "HOME": str(self.home)})
+            return subprocess.run(
+                ["sh", "-c", script],
+                stdin=feed,
+                capture_output=True,
+                timeout=timeout,
+                env={**env, "HOME": str(self.home)},
+            )

@@ -39,8 +39,11 @@ def load_devices(folder: Path, host_results: Path | None) -> list[dict]:
         if bench and "fmnist_edge" in bench:
             found.append({"name": HOST, "emulated": False, "status": "ok", "bench": bench["fmnist_edge"]})
     for summary in sorted(folder.glob("*/device.json")):
-        device = read_json(summary) or {"name": summary.parent.name, "status": "error",
-                                        "reason": f"{summary}: unreadable"}
+        device = read_json(summary) or {
+            "name": summary.parent.name,
+            "status": "error",
+            "reason": f"{summary}: unreadable",
+        }
         if device.get("status") == "ok":
             bench = read_json(summary.parent / "benchmark.json") or {}
             device["bench"] = bench.get("fmnist_edge")
@@ -67,10 +70,19 @@ def fingerprint(device: dict) -> list[str]:
     install = f"{device['install_seconds']:.0f} s" if "install_seconds" in device else DASH
     cold = next((r for r in device["bench"]["cold_start"] if r["process"] == "predict-cli"), {})
     features = " ".join(doctor.get("features") or machine["vector"]) or DASH
-    return [device["name"], "ok", f"{doctor.get('cpu') or machine['cpu']}: {features}",
-            machine["arch"], str(machine["usable_cores"]), clock, heat,
-            f"{machine['os']}, Python {machine['python']}", engines or DASH,
-            "yes" if device["emulated"] else "no", f"{install}; cold start {seconds(cold.get('p50'))}"]
+    return [
+        device["name"],
+        "ok",
+        f"{doctor.get('cpu') or machine['cpu']}: {features}",
+        machine["arch"],
+        str(machine["usable_cores"]),
+        clock,
+        heat,
+        f"{machine['os']}, Python {machine['python']}",
+        engines or DASH,
+        "yes" if device["emulated"] else "no",
+        f"{install}; cold start {seconds(cold.get('p50'))}",
+    ]
 
 
 def device_accuracy(device: dict, variant: str) -> float | None:
@@ -92,14 +104,26 @@ class Metric:
 
 METRICS = (
     Metric("b1 p50 (one image, 1 thread)", "b1 p50, seconds", lambda d, r: r["b1_p50"], seconds, True),
-    Metric("best img/s (batch 32 or 1,024, every core)", "best img/s", lambda d, r: r["best_ips"], rate,
-           True),
-    Metric("accuracy re-checked on the device (evaluate, 10,000 test images)", "accuracy on the device",
-           lambda d, r: device_accuracy(d, r["variant"]), fixed, False),
-    Metric("peak RSS (load and predict one image)", "peak RSS, bytes", lambda d, r: r["peak_bytes"], size,
-           False),
-    Metric("load to first result, in a running process (manifest, checksum, engine, one image)",
-           "load to first result, seconds", lambda d, r: r["load_p50"], seconds, True),
+    Metric(
+        "best img/s (batch 32 or 1,024, every core)", "best img/s", lambda d, r: r["best_ips"], rate, True
+    ),
+    Metric(
+        "accuracy re-checked on the device (evaluate, 10,000 test images)",
+        "accuracy on the device",
+        lambda d, r: device_accuracy(d, r["variant"]),
+        fixed,
+        False,
+    ),
+    Metric(
+        "peak RSS (load and predict one image)", "peak RSS, bytes", lambda d, r: r["peak_bytes"], size, False
+    ),
+    Metric(
+        "load to first result, in a running process (manifest, checksum, engine, one image)",
+        "load to first result, seconds",
+        lambda d, r: r["load_p50"],
+        seconds,
+        True,
+    ),
 )
 
 
@@ -129,14 +153,21 @@ def value_table(devices: list[dict], metric: Metric) -> list[str]:
 
 
 def markdown(devices: list[dict]) -> str:
-    lines = ["# fmnist-edge on every device", "",
-             "| device | status | CPU: int8 features | arch | cores | governor, clock | temperature | OS | "
-             "engines | emulated | install; predict CLI cold start |", "|:--|" + ":--|" * 10]
+    lines = [
+        "# fmnist-edge on every device",
+        "",
+        "| device | status | CPU: int8 features | arch | cores | governor, clock | temperature | OS | "
+        "engines | emulated | install; predict CLI cold start |",
+        "|:--|" + ":--|" * 10,
+    ]
     lines += ["| " + " | ".join(fingerprint(d)) + " |" for d in devices]
     for metric in METRICS:
         lines += ["", f"**{metric.title}**", ""] + value_table(devices, metric)
-    lines += ["", "Emulated devices run under QEMU user-mode emulation: their timings are not the board's; "
-                  "their accuracy (parity) and that everything ran are what they prove."]
+    lines += [
+        "",
+        "Emulated devices run under QEMU user-mode emulation: their timings are not the board's; "
+        "their accuracy (parity) and that everything ran are what they prove.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -148,8 +179,9 @@ def chart(devices: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     ran, variants = measured(devices)
-    figure, axes = plt.subplots(1, len(METRICS), figsize=(4.5 * len(METRICS), 1.5 + 0.45 * len(variants)
-                                                          * max(1, len(ran)) ** 0.5))
+    figure, axes = plt.subplots(
+        1, len(METRICS), figsize=(4.5 * len(METRICS), 1.5 + 0.45 * len(variants) * max(1, len(ran)) ** 0.5)
+    )
     height = 0.8 / max(1, len(ran))
     for panel, metric in zip(axes, METRICS, strict=True):
         for i, device in enumerate(ran):
@@ -171,26 +203,36 @@ def host_and_device(artifacts: Path, folder: Path) -> str:
     """evaluate's figures on the device next to the export's on this host, a line per variant."""
     manifest = Manifest(artifacts / MANIFEST)
     device = read_json(folder / "evaluate.json") or {"variants": []}
-    lines = [f"{'variant':<16}{'host accuracy':>14}{'device':>9}{'host agreement':>16}{'device':>9}"
-             f"{'host max_abs_diff':>19}{'device':>10}"]
+    lines = [
+        f"{'variant':<16}{'host accuracy':>14}{'device':>9}{'host agreement':>16}{'device':>9}"
+        f"{'host max_abs_diff':>19}{'device':>10}"
+    ]
     for row in device["variants"]:
         host = manifest.entries[row["variant"]]
-        lines.append(f"{row['variant']:<16}{host['accuracy']:>14.4f}{row['accuracy']:>9.4f}"
-                     f"{host['agreement']:>16.4f}{row['agreement']:>9.4f}"
-                     f"{host['max_abs_diff']:>19.2e}{row['max_abs_diff']:>10.2e}")
+        lines.append(
+            f"{row['variant']:<16}{host['accuracy']:>14.4f}{row['accuracy']:>9.4f}"
+            f"{host['agreement']:>16.4f}{row['agreement']:>9.4f}"
+            f"{host['max_abs_diff']:>19.2e}{row['max_abs_diff']:>10.2e}"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m device.report", description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=Path, default=DEVICES, help="folder of device results")
-    parser.add_argument("--host", type=Path, default=DEVICES.parent,
-                        help="folder of this host's `make bench` results (default: benchmarks/results)")
+    parser.add_argument(
+        "--host",
+        type=Path,
+        default=DEVICES.parent,
+        help="folder of this host's `make bench` results (default: benchmarks/results)",
+    )
     args = parser.parse_args(argv)
     devices = load_devices(args.devices, args.host)
     if not devices:
-        print(f"error: {args.devices}: no device results; run `make device-check` or `make bench-device`",
-              file=sys.stderr)
+        print(
+            f"error: {args.devices}: no device results; run `make device-check` or `make bench-device`",
+            file=sys.stderr,
+        )
         return 1
     text = markdown(devices)
     with atomic_path(args.devices / "report.md") as tmp:

@@ -62,8 +62,11 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"error: {e}", file=sys.stderr)
                     return 1
                 where = device.name if device else "–"
-                print(f"| {target} | {engine} | {archive.stat().st_size / 1e6:.1f} | {folder_mb} ({venv_mb}) "
-                      f"| {seconds} | {where} |", flush=True)
+                print(
+                    f"| {target} | {engine} | {archive.stat().st_size / 1e6:.1f} | {folder_mb} ({venv_mb}) "
+                    f"| {seconds} | {where} |",
+                    flush=True,
+                )
     return 0
 
 

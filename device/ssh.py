@@ -25,8 +25,16 @@ from device.wheels import BOTH, ENGINES
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = re.compile(r"(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9][A-Za-z0-9._-]*")  # [user@]host or ~/.ssh/config alias
-CLIENT_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=10",
-                  "-o", "ServerAliveCountMax=3")  # no prompt; a silent or dropped link ends in 45 s
+CLIENT_OPTIONS = (
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ConnectTimeout=15",
+    "-o",
+    "ServerAliveInterval=10",
+    "-o",
+    "ServerAliveCountMax=3",
+)  # no prompt; a silent or dropped link ends in 45 s
 
 
 class SshDevice:
@@ -47,7 +55,7 @@ class SshDevice:
 def hosts(words: list[str]) -> list[str]:
     """HOSTS checked: one line naming the first bad entry (a `-` would be read as an ssh option)."""
     if not words:
-        raise ValueError("HOSTS is empty: name the boards, e.g. make bench-device HOSTS=\"pi@pi4 pi@pi5\"")
+        raise ValueError('HOSTS is empty: name the boards, e.g. make bench-device HOSTS="pi@pi4 pi@pi5"')
     for word in words:
         if not HOST.fullmatch(word):
             raise ValueError(f"HOSTS entry {word!r} is not [user@]host (or a Host alias of ~/.ssh/config)")
@@ -67,8 +75,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per step (default 1800)")
     parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts", help="exported set")
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="folder for the archives")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "devices",
-                        help="results folder (default: benchmarks/results/devices)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "benchmarks" / "results" / "devices",
+        help="results folder (default: benchmarks/results/devices)",
+    )
     return parser.parse_args(argv)
 
 
@@ -83,12 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     bench_args = ["--smoke"] if args.smoke else []
     devices = [SshDevice(host, args.ssh_config) for host in chosen]
     with ThreadPoolExecutor(max_workers=len(devices)) as pool:
-        summaries = list(pool.map(lambda device: run_device(device, bundles, args.out, bench_args,
-                                                            args.timeout), devices))
+        summaries = list(
+            pool.map(lambda device: run_device(device, bundles, args.out, bench_args, args.timeout), devices)
+        )
     for summary in summaries:
         if summary["status"] == "ok":
-            print(f"{summary['name']}: ok ({summary['arch']}, Python {summary['python']}; installed in "
-                  f"{summary['install_seconds']:.0f} s); results in {args.out / summary['name']}")
+            print(
+                f"{summary['name']}: ok ({summary['arch']}, Python {summary['python']}; installed in "
+                f"{summary['install_seconds']:.0f} s); results in {args.out / summary['name']}"
+            )
         else:
             print(f"{summary['name']}: failed: {summary['reason']}", file=sys.stderr)
     return 0 if all(s["status"] == "ok" for s in summaries) else 1

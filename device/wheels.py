@@ -33,8 +33,11 @@ class Target:
 
 
 def linux(arch: str) -> Target:
-    return Target(f"linux-{arch}", arch, tuple(f"manylinux_2_{v}_{arch}" for v in (28, 27, 17))
-                  + (f"manylinux2014_{arch}",))
+    return Target(
+        f"linux-{arch}",
+        arch,
+        tuple(f"manylinux_2_{v}_{arch}" for v in (28, 27, 17)) + (f"manylinux2014_{arch}",),
+    )
 
 
 TARGETS = {t.name: t for t in (linux("aarch64"), linux("x86_64"))}
@@ -106,13 +109,29 @@ def download(target: Target, chosen: list[str], python: str, dest: Path) -> list
     with tempfile.TemporaryDirectory() as tmp:
         constraints = Path(tmp, "constraints.txt")
         constraints.write_text("\n".join(pinned(names)) + "\n")
-        command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-                   "--only-binary=:all:", "--python-version", python, "--implementation", "cp",
-                   "--abi", f"cp{python.replace('.', '')}", "--dest", str(dest), "-c", str(constraints),
-                   *(f"--platform={p}" for p in target.platforms), *names]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--only-binary=:all:",
+            "--python-version",
+            python,
+            "--implementation",
+            "cp",
+            "--abi",
+            f"cp{python.replace('.', '')}",
+            "--dest",
+            str(dest),
+            "-c",
+            str(constraints),
+            *(f"--platform={p}" for p in target.platforms),
+            *names,
+        ]
         run = subprocess.run(command, capture_output=True, text=True)
     if run.returncode != 0:
         errors = [line for line in run.stderr.splitlines() if line.startswith("ERROR")] or ["pip failed"]
         raise ToolkitError(f"pip download for {target.name}, Python {python}", errors[0])
     return sorted(dest.glob("*.whl"))
-

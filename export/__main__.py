@@ -30,8 +30,10 @@ from runtime.predictor import Predictor, is_probability, softmax
 from runtime.variants import VARIANTS, exported, format_of, resolve
 
 # How the converters name an operation they have no kernel for (TFLite; tf2onnx; onnx's checker).
-UNSUPPORTED_OP = re.compile(r"'tf\.(\w+)' op is neither a custom op nor a flex op"
-                            r"|Tensorflow op \[[^\]]*: (\w+)\] is not supported|No Op registered for (\w+)")
+UNSUPPORTED_OP = re.compile(
+    r"'tf\.(\w+)' op is neither a custom op nor a flex op"
+    r"|Tensorflow op \[[^\]]*: (\w+)\] is not supported|No Op registered for (\w+)"
+)
 
 
 def export_all(folder: Path, source: ModelSource | None = None, log=print) -> Path:
@@ -60,7 +62,9 @@ def export_all(folder: Path, source: ModelSource | None = None, log=print) -> Pa
     return manifest_path
 
 
-def export_into(run: Path, source: ModelSource, checked: CheckedModel, data: Path, log) -> tuple[dict, dict, dict]:
+def export_into(
+    run: Path, source: ModelSource, checked: CheckedModel, data: Path, log
+) -> tuple[dict, dict, dict]:
     """Write the Keras copy, its reference outputs and every variant into `run`; each variant's
     figures, broken tolerances and the facts its manifest entry records besides (how it was made,
     what an exporter returns: an arena size, companion files)."""
@@ -96,14 +100,18 @@ def export_into(run: Path, source: ModelSource, checked: CheckedModel, data: Pat
             raise ModelError(source.path, f"cannot be exported to {name}: {refusal(e)}") from None
         recorded[name] = extra or {}
         engine = open_engine(path, format_of(name), threads=1)  # the variant's engine, not its suffix's
-        figures[name] = measure(Predictor(engine, name, path, checked.classes), test_images, test_labels,
-                                reference)
+        figures[name] = measure(
+            Predictor(engine, name, path, checked.classes), test_images, test_labels, reference
+        )
         failures[name] = violations(variant, figures[name], keras_accuracy)
         failures[name] += int8.hints(name, checked.model, test_images) if failures[name] else []
         verdict = "FAIL " + ", ".join(failures[name]) if failures[name] else "ok"
-        log(f"{name:<15} {path.stat().st_size / 1024:7.1f} KiB  accuracy {figures[name].accuracy:.4f}"
+        log(
+            f"{name:<15} {path.stat().st_size / 1024:7.1f} KiB  accuracy {figures[name].accuracy:.4f}"
             f"  agreement {figures[name].agreement:.4f}  max_abs_diff {figures[name].max_abs_diff:.1e}"
-            f"  ({time.perf_counter() - started:.1f} s)  {verdict}", flush=True)
+            f"  ({time.perf_counter() - started:.1f} s)  {verdict}",
+            flush=True,
+        )
     for name, quantization in int8.recorded.items():
         recorded[name]["quantization"] = quantization
     return figures, failures, recorded
@@ -112,8 +120,10 @@ def export_into(run: Path, source: ModelSource, checked: CheckedModel, data: Pat
 def described_companions(folder: Path, recorded: dict) -> dict:
     """A variant's recorded facts with its companion files (written beside the model: a C header, a
     compiled library) described like the model itself, so the checksum covers all that is loaded."""
-    companions = [{"path": str(p.relative_to(folder)), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
-                  for p in recorded.get("companions", [])]
+    companions = [
+        {"path": str(p.relative_to(folder)), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
+        for p in recorded.get("companions", [])
+    ]
     return {**recorded, "companions": companions} if companions else recorded
 
 
@@ -123,22 +133,41 @@ def refusal(error: Exception) -> str:
     return f"the converter does not support {', '.join(ops)}" if ops else one_line(error)
 
 
-def manifest(folder: Path, run: Path, names: list[str], figures: dict, recorded: dict[str, dict],
-             checked: CheckedModel, source: ModelSource, data: Path) -> dict:
+def manifest(
+    folder: Path,
+    run: Path,
+    names: list[str],
+    figures: dict,
+    recorded: dict[str, dict],
+    checked: CheckedModel,
+    source: ModelSource,
+    data: Path,
+) -> dict:
     """The one description of the published set (see ../shared/design.md); `recorded` adds facts to a
     variant's entry (an int8 variant's "quantization": how it was made)."""
     entries = []
     for name in names:
         variant, path = VARIANTS[name], run / VARIANTS[name].filename
-        entries.append({
-            "variant": name, "path": str(path.relative_to(folder)), "format": variant.format,
-            "precision": variant.precision, "bytes": path.stat().st_size, "sha256": sha256_file(path),
-            **figures[name].summary(), **recorded.get(name, {}),
-        })
+        entries.append(
+            {
+                "variant": name,
+                "path": str(path.relative_to(folder)),
+                "format": variant.format,
+                "precision": variant.precision,
+                "bytes": path.stat().st_size,
+                "sha256": sha256_file(path),
+                **figures[name].summary(),
+                **recorded.get(name, {}),
+            }
+        )
     return {
         "classes": checked.classes,
-        "input": {"shape": [None, *checked.image_shape], "dtype": "float32", "scaling": "pixels / 255",
-                  "layout": "greyscale, light object on a black background"},
+        "input": {
+            "shape": [None, *checked.image_shape],
+            "dtype": "float32",
+            "scaling": "pixels / 255",
+            "layout": "greyscale, light object on a black background",
+        },
         "artifacts": entries,
         "reference": str((run / "reference.npz").relative_to(folder)),
         "reference_sha256": sha256_file(run / "reference.npz"),
@@ -150,19 +179,36 @@ def manifest(folder: Path, run: Path, names: list[str], figures: dict, recorded:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m export", description=__doc__.splitlines()[0])
-    parser.add_argument("--artifacts", type=Path, default=Path("artifacts"), metavar="DIR",
-                        help="folder holding the tutorial's model.keras and train.json (python -m train), "
-                             "where the export is published unless --out says otherwise (default: "
-                             "artifacts)")
-    parser.add_argument("--model", type=Path, metavar="FILE",
-                        help="a Keras classifier of your own (.keras) to export instead, no train.json "
-                             "needed: one input of 28x28 or 28x28x1 greyscale in [0, 1], one row of class "
-                             "scores out (default: the tutorial's DIR/model.keras)")
-    parser.add_argument("--out", type=Path, metavar="DIR",
-                        help="folder to publish the variants and manifest.json in (default: --artifacts)")
-    parser.add_argument("--classes", type=Path, metavar="LABELS",
-                        help="text file with one class name per line, in output order (default: the "
-                             "Fashion-MNIST names for 10 outputs, else 'class 0', 'class 1', ...)")
+    parser.add_argument(
+        "--artifacts",
+        type=Path,
+        default=Path("artifacts"),
+        metavar="DIR",
+        help="folder holding the tutorial's model.keras and train.json (python -m train), "
+        "where the export is published unless --out says otherwise (default: "
+        "artifacts)",
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        metavar="FILE",
+        help="a Keras classifier of your own (.keras) to export instead, no train.json "
+        "needed: one input of 28x28 or 28x28x1 greyscale in [0, 1], one row of class "
+        "scores out (default: the tutorial's DIR/model.keras)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="folder to publish the variants and manifest.json in (default: --artifacts)",
+    )
+    parser.add_argument(
+        "--classes",
+        type=Path,
+        metavar="LABELS",
+        help="text file with one class name per line, in output order (default: the "
+        "Fashion-MNIST names for 10 outputs, else 'class 0', 'class 1', ...)",
+    )
     return parser.parse_args(argv)
 
 

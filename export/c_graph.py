@@ -68,8 +68,10 @@ def read(data: bytes) -> tuple[list[Dense], Softmax]:
         raise VariantSkipped(f"{len(model.subgraphs)} subgraphs; the C generator supports one: {SUPPORTED}")
     graph = model.subgraphs[0]
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    ops = [names.get(runtime.get_builtin_code_from_operator_code(model.operatorCodes[op.opcodeIndex]), "?")
-           for op in graph.operators]
+    ops = [
+        names.get(runtime.get_builtin_code_from_operator_code(model.operatorCodes[op.opcodeIndex]), "?")
+        for op in graph.operators
+    ]
     if ops[:1] == ["RESHAPE"]:
         ops, operators = ops[1:], graph.operators[1:]
     else:
@@ -77,8 +79,9 @@ def read(data: bytes) -> tuple[list[Dense], Softmax]:
     shape_ok = ops and ops[-1] == "SOFTMAX" and set(ops[:-1]) == {"FULLY_CONNECTED"}
     if not shape_ok:
         unexpected = next((o for o in ops if o not in ("FULLY_CONNECTED", "SOFTMAX")), "the order of ops")
-        raise VariantSkipped(f"op {unexpected} ({' > '.join(ops)}) cannot be generated; "
-                             f"supported: {SUPPORTED}")
+        raise VariantSkipped(
+            f"op {unexpected} ({' > '.join(ops)}) cannot be generated; supported: {SUPPORTED}"
+        )
 
     def tensor(index):
         t = graph.tensors[index]
@@ -98,23 +101,35 @@ def read(data: bytes) -> tuple[list[Dense], Softmax]:
         if len(op.inputs) < 3 or op.inputs[2] < 0:
             raise VariantSkipped(f"FULLY_CONNECTED without a bias; supported: {SUPPORTED}")
         if int(input_zp[0]) != -128 or source.type != schema.TensorType.INT8:
-            raise VariantSkipped(f"FULLY_CONNECTED input zero point {int(input_zp[0])}; supported: -128 "
-                                 "(non-negative activations: pixels, ReLU outputs)")
+            raise VariantSkipped(
+                f"FULLY_CONNECTED input zero point {int(input_zp[0])}; supported: -128 "
+                "(non-negative activations: pixels, ReLU outputs)"
+            )
         activation = op.builtinOptions.fusedActivationFunction
         if activation not in (schema.ActivationFunctionType.NONE, schema.ActivationFunctionType.RELU):
             raise VariantSkipped(f"FULLY_CONNECTED activation {activation}; supported: {SUPPORTED}")
         weights = constant(op.inputs[1], np.int8)
         if weights.shape[1] % 4:
-            raise VariantSkipped(f"FULLY_CONNECTED with {weights.shape[1]} inputs; "
-                                 "supported: a multiple of 4")
+            raise VariantSkipped(
+                f"FULLY_CONNECTED with {weights.shape[1]} inputs; supported: a multiple of 4"
+            )
         scales = np.broadcast_to(filter_scale, len(weights))
-        pairs = [quantize_multiplier(float(input_scale[0]) * float(s) / float(output_scale[0]))
-                 for s in scales]
+        pairs = [
+            quantize_multiplier(float(input_scale[0]) * float(s) / float(output_scale[0])) for s in scales
+        ]
         zp = int(output_zp[0])
         multipliers, shifts = zip(*pairs, strict=True)
-        layers.append(Dense(weights, constant(op.inputs[2], np.int32), np.array(multipliers, np.int32),
-                            np.array(shifts, np.int8), zp,
-                            zp if activation == schema.ActivationFunctionType.RELU else -128, 127))
+        layers.append(
+            Dense(
+                weights,
+                constant(op.inputs[2], np.int32),
+                np.array(multipliers, np.int32),
+                np.array(shifts, np.int8),
+                zp,
+                zp if activation == schema.ActivationFunctionType.RELU else -128,
+                127,
+            )
+        )
     return layers, softmax(operators[-1], tensor, len(layers[-1].bias))
 
 
@@ -123,8 +138,10 @@ def check_input(described) -> None:
     _, scale, zp = described
     q = np.clip(np.round(PIXELS.astype(np.float32) / 255 / scale[0]) + zp[0], -128, 127)
     if not np.array_equal(q + 128, PIXELS):
-        raise VariantSkipped(f"input quantization (scale {scale[0]:.6g}, zero point {zp[0]}) is not "
-                             "pixels - 128; supported: scale 1/255, zero point -128")
+        raise VariantSkipped(
+            f"input quantization (scale {scale[0]:.6g}, zero point {zp[0]}) is not "
+            "pixels - 128; supported: scale 1/255, zero point -128"
+        )
 
 
 def softmax(op, tensor, classes: int) -> Softmax:
@@ -132,11 +149,16 @@ def softmax(op, tensor, classes: int) -> Softmax:
     _, input_scale, _ = tensor(op.inputs[0])
     _, output_scale, output_zp = tensor(op.outputs[0])
     if (float(output_scale[0]), int(output_zp[0])) != (1 / 256, -128):
-        raise VariantSkipped(f"SOFTMAX output scale {output_scale[0]:.6g}, zero point {output_zp[0]}; "
-                             "supported: 1/256, -128 (as TFLite Micro requires)")
-    real = min(op.builtinOptions.beta * float(input_scale[0]) * (1 << (31 - SCALED_DIFF_INTEGER_BITS)),
-               (1 << 31) - 1.0)
+        raise VariantSkipped(
+            f"SOFTMAX output scale {output_scale[0]:.6g}, zero point {output_zp[0]}; "
+            "supported: 1/256, -128 (as TFLite Micro requires)"
+        )
+    real = min(
+        op.builtinOptions.beta * float(input_scale[0]) * (1 << (31 - SCALED_DIFF_INTEGER_BITS)),
+        (1 << 31) - 1.0,
+    )
     multiplier, left_shift = quantize_multiplier(real)
-    radius = math.floor(((1 << SCALED_DIFF_INTEGER_BITS) - 1) * (1 << (31 - SCALED_DIFF_INTEGER_BITS))
-                        / (1 << left_shift))
+    radius = math.floor(
+        ((1 << SCALED_DIFF_INTEGER_BITS) - 1) * (1 << (31 - SCALED_DIFF_INTEGER_BITS)) / (1 << left_shift)
+    )
     return Softmax(multiplier, left_shift, -radius, classes, float(output_scale[0]), int(output_zp[0]))

@@ -34,4 +34,4 @@ def calibration_batches(calibration: np.ndarray, size: int = CALIBRATION_BATCH):
     a fixed-batch model (batch 1 for a microcontroller) takes its own size."""
     calibration = calibration.astype(np.float32)
     for start in range(0, len(calibration), size):
-        yield calibration[start:start + size]
+        yield calibration[start : start + size]

@@ -15,8 +15,13 @@ from runtime.variants import VARIANTS
 class Int8Plan:
     """The recipes export follows for one model (see export/recipes.py for which and why)."""
 
-    def __init__(self, folder: Path, model_sha256: str, train_images: np.ndarray,
-                 image_shape: tuple[int, ...] = (28, 28)):
+    def __init__(
+        self,
+        folder: Path,
+        model_sha256: str,
+        train_images: np.ndarray,
+        image_shape: tuple[int, ...] = (28, 28),
+    ):
         self.chosen = chosen_recipes(folder, model_sha256)  # format -> (recipe, chosen by)
         self.train_images, self.image_shape = train_images, image_shape
         self.recorded: dict[str, dict] = {}  # variant -> the manifest's "quantization"

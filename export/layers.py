@@ -51,8 +51,7 @@ def hint(layers: list[LayerError]) -> str:
     return f"worst layer {layer.layer} ({layer.op}, max abs diff {layer.max_abs_diff:.3g}; make quant-report)"
 
 
-def onnx_layers(model, recipe: QuantRecipe, calibration: np.ndarray,
-                images: np.ndarray) -> list[LayerError]:
+def onnx_layers(model, recipe: QuantRecipe, calibration: np.ndarray, images: np.ndarray) -> list[LayerError]:
     """Quantize `model` by `recipe`, then compare every quantized tensor with the float model's."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -82,8 +81,11 @@ def onnx_layers(model, recipe: QuantRecipe, calibration: np.ndarray,
         layers.append(LayerError(tensor, op, per_image_max(int8, float_), rmse(int8, float_), float(sqnr)))
     for tensor, match in weights.items():
         w, deq = match["float"], match["dequantized"]
-        layers.append(LayerError(tensor, "weight", float(np.abs(w - deq).max()), rmse(deq, w),
-                                 float(weight_sqnr[tensor])))
+        layers.append(
+            LayerError(
+                tensor, "weight", float(np.abs(w - deq).max()), rmse(deq, w), float(weight_sqnr[tensor])
+            )
+        )
     return layers
 
 
@@ -96,8 +98,9 @@ def per_image_max(value: np.ndarray, reference: np.ndarray) -> float:
     return float(diff.max(axis=1).mean())
 
 
-def tflite_layers(model, recipe: QuantRecipe, calibration: np.ndarray,
-                  images: np.ndarray) -> list[LayerError]:
+def tflite_layers(
+    model, recipe: QuantRecipe, calibration: np.ndarray, images: np.ndarray
+) -> list[LayerError]:
     """Run TensorFlow's QuantizationDebugger on the int8 conversion `recipe` makes of `model`: its
     per-op statistics (each averaged over the images)."""
     import tensorflow as tf
@@ -108,13 +111,20 @@ def tflite_layers(model, recipe: QuantRecipe, calibration: np.ndarray,
         write_saved_model(model, Path(saved))
         converter = int8_converter(tf.lite.TFLiteConverter.from_saved_model(saved), calibration, recipe)
         debugger = tf.lite.experimental.QuantizationDebugger(
-            converter=converter, debug_dataset=lambda: ([image[np.newaxis]] for image in images))
+            converter=converter, debug_dataset=lambda: ([image[np.newaxis]] for image in images)
+        )
         debugger.run()
         text = io.StringIO()
         debugger.layer_statistics_dump(text)  # one CSV row per op: op_name, tensor_name, the statistics
-    return [LayerError(row["tensor_name"], row["op_name"], float(row["max_abs_error"]),
-                       math.sqrt(float(row["mean_squared_error"])))
-            for row in csv.DictReader(io.StringIO(text.getvalue()))]
+    return [
+        LayerError(
+            row["tensor_name"],
+            row["op_name"],
+            float(row["max_abs_error"]),
+            math.sqrt(float(row["mean_squared_error"])),
+        )
+        for row in csv.DictReader(io.StringIO(text.getvalue()))
+    ]
 
 
 ENGINES = {"onnx": onnx_layers, "tflite": tflite_layers}
@@ -126,16 +136,23 @@ def layer_report(model, recipe: QuantRecipe, calibration: np.ndarray, images: np
 
 def table(engine: str, recipe: QuantRecipe, layers: list[LayerError]) -> str:
     """A Markdown table, worst layer first."""
-    lines = [f"### {engine}-int8 ({recipe.label()}): worst layer `{worst(layers).layer}`", "",
-             "| layer | op | max abs diff | rmse | SQNR dB |", "|:--|:--|--:|--:|--:|"]
+    lines = [
+        f"### {engine}-int8 ({recipe.label()}): worst layer `{worst(layers).layer}`",
+        "",
+        "| layer | op | max abs diff | rmse | SQNR dB |",
+        "|:--|:--|--:|--:|--:|",
+    ]
     for layer in sorted(layers, key=lambda layer: -layer.max_abs_diff):
         sqnr = "-" if layer.sqnr_db is None else f"{layer.sqnr_db:.1f}"
-        lines.append(f"| `{layer.layer}` | {layer.op} | {layer.max_abs_diff:.3g} | {layer.rmse:.3g} "
-                     f"| {sqnr} |")
+        lines.append(
+            f"| `{layer.layer}` | {layer.op} | {layer.max_abs_diff:.3g} | {layer.rmse:.3g} | {sqnr} |"
+        )
     return "\n".join(lines)
 
 
 def rows(layers: list[LayerError]) -> list[dict]:
     """As JSON (an exact match has an infinite SQNR: null)."""
-    return [{k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in asdict(layer).items()}
-            for layer in layers]
+    return [
+        {k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in asdict(layer).items()}
+        for layer in layers
+    ]

@@ -50,8 +50,9 @@ def tutorial(folder: Path) -> ModelSource:
     try:
         figures = json.loads(figures_path.read_text())
     except FileNotFoundError:
-        raise ModelError(figures_path, "missing; run `make train` first, or export a model of your own "
-                                       "with --model") from None
+        raise ModelError(
+            figures_path, "missing; run `make train` first, or export a model of your own with --model"
+        ) from None
     except (OSError, ValueError) as e:
         raise ModelError(figures_path, f"unreadable ({e})") from None
     digest = sha256_file(model_path) if model_path.is_file() else None
@@ -65,8 +66,7 @@ def own(path: Path) -> ModelSource:
     if not path.exists():
         raise ModelError(path, "no such file")
     if not path.is_file() or path.suffix not in KERAS_SUFFIXES:
-        raise ModelError(path, "not a Keras model file (expected my.keras, as model.save('my.keras') "
-                               "writes)")
+        raise ModelError(path, "not a Keras model file (expected my.keras, as model.save('my.keras') writes)")
     try:
         digest = sha256_file(path)
         if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras would say "File not found"
@@ -86,11 +86,14 @@ def load_checked(source: ModelSource) -> CheckedModel:
     """The model, loaded safely, with the image shape it takes and its class names; a ModelError
     naming the model when it is no classifier of 28x28 greyscale images or the names do not fit."""
     model = load_keras(source.path)
-    image_shape, count = check_io(source.path, model.inputs, model.outputs,
-                                  tuple(model.inputs[0].shape), tuple(model.outputs[0].shape))
+    image_shape, count = check_io(
+        source.path, model.inputs, model.outputs, tuple(model.inputs[0].shape), tuple(model.outputs[0].shape)
+    )
     if source.classes is not None and len(source.classes) != count:
-        raise ModelError(source.path, f"gives {count} class scores, but {source.labels} names "
-                                      f"{len(source.classes)} classes")
+        raise ModelError(
+            source.path,
+            f"gives {count} class scores, but {source.labels} names {len(source.classes)} classes",
+        )
     return CheckedModel(model, image_shape, source.classes or default_classes(count))
 
 

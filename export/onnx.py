@@ -18,11 +18,15 @@ from export.common import INPUT_NAME, calibration_batches, serving_function
 from export.recipes import BASELINES, Method, QuantFormat, QuantRecipe
 
 OPSET = 17
-METHODS = {Method.MINMAX: quantization.CalibrationMethod.MinMax,
-           Method.ENTROPY: quantization.CalibrationMethod.Entropy,
-           Method.PERCENTILE: quantization.CalibrationMethod.Percentile}
-FORMATS = {QuantFormat.QDQ: quantization.QuantFormat.QDQ,
-           QuantFormat.QOPERATOR: quantization.QuantFormat.QOperator}
+METHODS = {
+    Method.MINMAX: quantization.CalibrationMethod.MinMax,
+    Method.ENTROPY: quantization.CalibrationMethod.Entropy,
+    Method.PERCENTILE: quantization.CalibrationMethod.Percentile,
+}
+FORMATS = {
+    QuantFormat.QDQ: quantization.QuantFormat.QDQ,
+    QuantFormat.QOPERATOR: quantization.QuantFormat.QOperator,
+}
 
 
 class CalibrationReader(quantization.CalibrationDataReader):
@@ -33,8 +37,12 @@ class CalibrationReader(quantization.CalibrationDataReader):
         return next(self.feeds, None)
 
 
-def export_onnx(model: keras.Model, filepath: Path, calibration: np.ndarray | None = None,
-                recipe: QuantRecipe | None = None) -> None:
+def export_onnx(
+    model: keras.Model,
+    filepath: Path,
+    calibration: np.ndarray | None = None,
+    recipe: QuantRecipe | None = None,
+) -> None:
     """Write `model` to `filepath`; with `calibration` (float32 0..1 images) quantize it to int8 by
     `recipe` (default: MinMax, per-tensor QDQ)."""
     if Path(filepath).suffix != ".onnx":
@@ -71,11 +79,14 @@ def quantize_onnx(fused: Path, filepath: Path, calibration: np.ndarray, recipe: 
     """Quantize the fused float model at `fused` to `filepath` as `recipe` says."""
     with contextlib.redirect_stdout(io.StringIO()):  # the calibrators print their progress
         quantization.quantize_static(
-            fused, filepath, CalibrationReader(calibration),
+            fused,
+            filepath,
+            CalibrationReader(calibration),
             quant_format=FORMATS[recipe.format],
             activation_type=quantization.QuantType.QUInt8,  # u8 activations x s8 weights: x86's fast path
             weight_type=quantization.QuantType.QInt8,
-            per_channel=recipe.per_channel, reduce_range=recipe.reduce_range,
+            per_channel=recipe.per_channel,
+            reduce_range=recipe.reduce_range,
             calibrate_method=METHODS[recipe.method],
             nodes_to_exclude=head_nodes(onnx.load(fused)) if recipe.float_head else None,
         )

@@ -58,8 +58,10 @@ class ExportLock:
             self.file.seek(0)
             holder = self.file.read().strip()
             self.file.close()
-            raise ToolkitError(self.path.parent, f"another export{f' (pid {holder})' if holder else ''} "
-                                                 "is writing here; wait for it to end") from None
+            raise ToolkitError(
+                self.path.parent,
+                f"another export{f' (pid {holder})' if holder else ''} is writing here; wait for it to end",
+            ) from None
         try:
             current = os.stat(self.path)
         except FileNotFoundError:

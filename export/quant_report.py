@@ -18,24 +18,37 @@ LAYERS_INTRO = (
     "ONNX (onnxruntime's qdq_loss_debug): each tensor against the float model's, so it inherits the error "
     "of the layers before; TFLite (TensorFlow's QuantizationDebugger): each op against the float op given "
     f"the same input, its own error. max abs diff: the largest difference on one image, averaged over "
-    f"{DEBUG_IMAGES} test images.\n\n")
+    f"{DEBUG_IMAGES} test images.\n\n"
+)
 HEADER = ("engine", "recipe", "accuracy", "agreement", "max diff", "size", "b1 latency", "b1024 img/s", "")
 
 
 def cells(row: dict) -> tuple:
     mark = "chosen" if row["chosen"] else ""
     mark += (" (baseline)" if mark else "baseline") if row["baseline"] else ""
-    return (row["engine"], row["label"], f"{row['accuracy']:.4f}", f"{row['agreement']:.4f}",
-            f"{row['max_abs_diff']:.3f}", f"{row['bytes'] / 1024:.1f} KiB",
-            f"{row['b1_seconds'] * 1e6:.2f} µs", f"{row['b1024_images_per_second'] / 1e3:,.0f}k", mark)
+    return (
+        row["engine"],
+        row["label"],
+        f"{row['accuracy']:.4f}",
+        f"{row['agreement']:.4f}",
+        f"{row['max_abs_diff']:.3f}",
+        f"{row['bytes'] / 1024:.1f} KiB",
+        f"{row['b1_seconds'] * 1e6:.2f} µs",
+        f"{row['b1024_images_per_second'] / 1e3:,.0f}k",
+        mark,
+    )
 
 
 def text_table(rows: list[dict]) -> str:
     lines = [cells(row) for row in rows]
     widths = [max(len(str(line[i])) for line in [HEADER, *lines]) for i in range(len(HEADER))]
-    return "\n".join("  ".join(str(c).ljust(w) if i < 2 or i == 8 else str(c).rjust(w)
-                               for i, (c, w) in enumerate(zip(line, widths, strict=True))).rstrip()
-                     for line in [HEADER, *lines])
+    return "\n".join(
+        "  ".join(
+            str(c).ljust(w) if i < 2 or i == 8 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in [HEADER, *lines]
+    )
 
 
 def verdicts(rows: list[dict]) -> list[str]:
@@ -52,7 +65,8 @@ def verdicts(rows: list[dict]) -> list[str]:
             f"{engine}: chosen '{chosen['label']}' (highest agreement within {LATENCY_BAND:.0%} of the "
             f"fastest batch-1 latency): agreement {chosen['agreement']:.4f}, target {TARGET_AGREEMENT} "
             f"{reached}; baseline '{baseline['label']}' {baseline['agreement']:.4f}; batch 1 {latency:.2f}x "
-            f"the baseline's time, batch 1,024 {throughput:.2f}x its throughput")
+            f"the baseline's time, batch 1,024 {throughput:.2f}x its throughput"
+        )
     return lines
 
 
@@ -61,14 +75,15 @@ def markdown(report: dict, layers: dict[tuple[str, QuantRecipe], list[LayerError
     lines = ["| " + " | ".join(HEADER[:-1]) + " | |", "|:--|:--|" + "--:|" * 6 + ":--|"]
     lines += ["| " + " | ".join(cells(row)) + " |" for row in report["rows"]]
     timing = report["timing"]
-    head = (f"# int8 recipes, measured\n\n{len(report['rows'])} candidates in {report['seconds']} s. "
-            f"Latency and throughput through the runtime's Predictor: the best short repeat in "
-            f"{timing['rounds']} passes over all candidates (the machine may be shared; the best repeat "
-            f"is the least disturbed; load average at the end {report['load_average'][0]}).\n\n")
+    head = (
+        f"# int8 recipes, measured\n\n{len(report['rows'])} candidates in {report['seconds']} s. "
+        f"Latency and throughput through the runtime's Predictor: the best short repeat in "
+        f"{timing['rounds']} passes over all candidates (the machine may be shared; the best repeat "
+        f"is the least disturbed; load average at the end {report['load_average'][0]}).\n\n"
+    )
     summary = "\n".join(f"- {line}" for line in verdicts(report["rows"]))
     per_layer = LAYERS_INTRO
-    per_layer += "\n\n".join(
-        layer_table(engine, recipe, found) for (engine, recipe), found in layers.items())
+    per_layer += "\n\n".join(layer_table(engine, recipe, found) for (engine, recipe), found in layers.items())
     return head + summary + "\n\n" + "\n".join(lines) + "\n", per_layer + "\n"
 
 
@@ -91,15 +106,24 @@ def agreement_chart(rows: list[dict], path: Path) -> Path:
         fastest = min(row["b1_seconds"] for row in mine) * 1e6
         axis.axvspan(fastest, fastest * (1 + LATENCY_BAND), color="0.9", label="within 10% of the fastest")
         axis.axhline(TARGET_AGREEMENT, color="tab:green", linestyle="--", linewidth=1, label="target 99.0%")
-        axis.scatter([r["b1_seconds"] * 1e6 for r in mine], [r["agreement"] for r in mine], s=14, color="0.4",
-                     label="candidates")
-        for key, style in (("baseline", dict(marker="s", color="tab:blue")),
-                           ("chosen", dict(marker="*", s=160, color="tab:red"))):
+        axis.scatter(
+            [r["b1_seconds"] * 1e6 for r in mine],
+            [r["agreement"] for r in mine],
+            s=14,
+            color="0.4",
+            label="candidates",
+        )
+        for key, style in (
+            ("baseline", dict(marker="s", color="tab:blue")),
+            ("chosen", dict(marker="*", s=160, color="tab:red")),
+        ):
             for row in (r for r in mine if r[key]):
-                axis.scatter(row["b1_seconds"] * 1e6, row["agreement"], label=f"{key}: {row['label']}",
-                             **style)
-        axis.set(title=f"{engine}-int8", xlabel="batch-1 latency (µs, best repeat)",
-                 ylabel="agreement with Keras")
+                axis.scatter(
+                    row["b1_seconds"] * 1e6, row["agreement"], label=f"{key}: {row['label']}", **style
+                )
+        axis.set(
+            title=f"{engine}-int8", xlabel="batch-1 latency (µs, best repeat)", ylabel="agreement with Keras"
+        )
         axis.legend(fontsize=7, loc="lower right")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -113,15 +137,20 @@ def layers_chart(layers: dict[tuple[str, QuantRecipe], list[LayerError]], path: 
     for axis, ((engine, recipe), found) in zip(axes[:, 0], layers.items(), strict=True):
         shown = outputs(found, quantized_only=False)[::-1]  # the input at the top
         names = [f"{layer.op} {layer.layer.split(';')[-1][-40:]}" for layer in shown]
-        colours = ["tab:red" if layer is worst(found) else "0.6" if FLOAT in layer.op else "tab:blue"
-                   for layer in shown]
+        colours = [
+            "tab:red" if layer is worst(found) else "0.6" if FLOAT in layer.op else "tab:blue"
+            for layer in shown
+        ]
         axis.barh(names, [max(layer.max_abs_diff, 1e-9) for layer in shown], color=colours)
         axis.set_xscale("log")
         axis.set_xlim(1e-9, 1)  # one scale for every panel
         axis.set_title(f"{engine}-int8 ({recipe.label()})", fontsize=9)
         axis.tick_params(labelsize=7)
-    axes[-1, 0].set_xlabel("largest difference from float on an image, averaged over the images "
-                           "(red: the worst layer; grey: a layer left float)", fontsize=8)
+    axes[-1, 0].set_xlabel(
+        "largest difference from float on an image, averaged over the images "
+        "(red: the worst layer; grey: a layer left float)",
+        fontsize=8,
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -131,8 +160,15 @@ def layers_chart(layers: dict[tuple[str, QuantRecipe], list[LayerError]], path: 
 def write_report(report: dict, layers: dict[tuple[str, QuantRecipe], list[LayerError]], out: Path) -> dict:
     """Write every file of the report into `out`, print the table and the verdicts; returns the report."""
     out.mkdir(parents=True, exist_ok=True)
-    report["layers"] = [{"engine": engine, "recipe": recipe.summary(), "worst": worst(found).layer,
-                         "layers": layer_rows(found)} for (engine, recipe), found in layers.items()]
+    report["layers"] = [
+        {
+            "engine": engine,
+            "recipe": recipe.summary(),
+            "worst": worst(found).layer,
+            "layers": layer_rows(found),
+        }
+        for (engine, recipe), found in layers.items()
+    ]
     report_md, layers_md = markdown(report, layers)
     (out / "report.md").write_text(report_md)
     (out / "layers.md").write_text(layers_md)
@@ -141,8 +177,12 @@ def write_report(report: dict, layers: dict[tuple[str, QuantRecipe], list[LayerE
     print(text_table(report["rows"]))
     print("\n".join(["", *verdicts(report["rows"])]))
     for entry in report["layers"]:
-        print(f"worst layer of {entry['engine']}-int8 ({QuantRecipe.from_summary(entry['recipe']).label()}): "
-              f"{entry['worst']}")
-    print(f"\n{len(report['rows'])} candidates in {report['seconds']} s; wrote {out / REPORT}, "
-          + ", ".join(p.name for p in [out / "report.md", out / "layers.md", *files]))
+        print(
+            f"worst layer of {entry['engine']}-int8 ({QuantRecipe.from_summary(entry['recipe']).label()}): "
+            f"{entry['worst']}"
+        )
+    print(
+        f"\n{len(report['rows'])} candidates in {report['seconds']} s; wrote {out / REPORT}, "
+        + ", ".join(p.name for p in [out / "report.md", out / "layers.md", *files])
+    )
     return report

@@ -41,8 +41,7 @@ class QuantFormat(StrEnum):
 
 
 ONNX_ONLY = ("format", "reduce_range", "float_head")
-ENGINE_METHODS = {"onnx": (Method.MINMAX, Method.ENTROPY, Method.PERCENTILE),
-                  "tflite": (Method.CONVERTER,)}
+ENGINE_METHODS = {"onnx": (Method.MINMAX, Method.ENTROPY, Method.PERCENTILE), "tflite": (Method.CONVERTER,)}
 MAX_IMAGES = 60_000  # the training set
 
 
@@ -62,20 +61,30 @@ class QuantRecipe:
         if methods is None:
             raise ValueError(f"unknown engine {self.engine!r}; recipes exist for {', '.join(ENGINE_METHODS)}")
         if Method(self.method) not in methods:
-            raise ValueError(f"{self.engine} calibrates by {', '.join(m.value for m in methods)}, "
-                             f"not {Method(self.method).value!r}")
+            raise ValueError(
+                f"{self.engine} calibrates by {', '.join(m.value for m in methods)}, "
+                f"not {Method(self.method).value!r}"
+            )
         if not 1 <= self.images <= MAX_IMAGES:
             raise ValueError(f"calibration needs 1..{MAX_IMAGES} images, got {self.images}")
-        if self.engine == "tflite" and (not self.per_channel or self.float_head or self.reduce_range
-                                        or QuantFormat(self.format) != QuantFormat.QDQ):
-            raise ValueError("tflite int8 is per-channel and integer-only: it has no other weight, head or "
-                             "format choice")
+        if self.engine == "tflite" and (
+            not self.per_channel
+            or self.float_head
+            or self.reduce_range
+            or QuantFormat(self.format) != QuantFormat.QDQ
+        ):
+            raise ValueError(
+                "tflite int8 is per-channel and integer-only: it has no other weight, head or format choice"
+            )
 
     def summary(self) -> dict:
         """The recipe as JSON (the manifest's "quantization" and the report's rows), with only the
         choices its engine has."""
-        return {k: v.value if isinstance(v, Enum) else v for k, v in asdict(self).items()
-                if self.engine == "onnx" or k not in ONNX_ONLY}
+        return {
+            k: v.value if isinstance(v, Enum) else v
+            for k, v in asdict(self).items()
+            if self.engine == "onnx" or k not in ONNX_ONLY
+        }
 
     @classmethod
     def from_summary(cls, data: dict) -> "QuantRecipe":
@@ -116,12 +125,19 @@ def candidates(engine: str, small: bool = False) -> list[QuantRecipe]:
         return list(dict.fromkeys([BASELINES[engine], DEFAULTS[engine], extra]))
     if engine == "tflite":
         return [QuantRecipe("tflite", n, Method.CONVERTER, per_channel=True) for n in SIZES]
-    grid = [QuantRecipe("onnx", n, m, per_channel=pc, float_head=head)
-            for head in (False, True) for pc in (False, True)
-            for m in (Method.MINMAX, Method.ENTROPY, Method.PERCENTILE) for n in SIZES]
+    grid = [
+        QuantRecipe("onnx", n, m, per_channel=pc, float_head=head)
+        for head in (False, True)
+        for pc in (False, True)
+        for m in (Method.MINMAX, Method.ENTROPY, Method.PERCENTILE)
+        for n in SIZES
+    ]
     base = [QuantRecipe("onnx", float_head=head) for head in (False, True)]
-    changes = ({"format": QuantFormat.QOPERATOR}, {"reduce_range": True},
-               {"reduce_range": True, "per_channel": True})
+    changes = (
+        {"format": QuantFormat.QOPERATOR},
+        {"reduce_range": True},
+        {"reduce_range": True, "per_channel": True},
+    )
     return grid + [replace(recipe, **change) for recipe in base for change in changes]
 
 

@@ -89,12 +89,19 @@ class Candidate:
         self.b1024 = min(self.b1024, best_per_call(lambda: self.all.predict(images[:THROUGHPUT_BATCH]), 1))
 
     def row(self) -> dict:
-        return {"engine": self.engine, "label": self.recipe.label(), "recipe": self.recipe.summary(),
-                "accuracy": self.figures.accuracy, "agreement": self.figures.agreement,
-                "max_abs_diff": self.figures.max_abs_diff, "bytes": self.path.stat().st_size,
-                "b1_seconds": self.b1, "b1024_images_per_second": THROUGHPUT_BATCH / self.b1024,
-                "build_seconds": round(self.build_seconds, 2),
-                "baseline": self.recipe == BASELINES[self.engine]}
+        return {
+            "engine": self.engine,
+            "label": self.recipe.label(),
+            "recipe": self.recipe.summary(),
+            "accuracy": self.figures.accuracy,
+            "agreement": self.figures.agreement,
+            "max_abs_diff": self.figures.max_abs_diff,
+            "bytes": self.path.stat().st_size,
+            "b1_seconds": self.b1,
+            "b1024_images_per_second": THROUGHPUT_BATCH / self.b1024,
+            "build_seconds": round(self.build_seconds, 2),
+            "baseline": self.recipe == BASELINES[self.engine],
+        }
 
 
 def sweep(artifacts: Path, out: Path, rounds: int, small: bool, log=print) -> dict:
@@ -113,8 +120,11 @@ def sweep(artifacts: Path, out: Path, rounds: int, small: bool, log=print) -> di
             recipes = candidates(engine, small)
             for recipe, path, seconds in build(engine, model, recipes, train_images, folder):
                 found.append(Candidate(engine, recipe, path, seconds, test))
-                log(f"{engine:<7}{recipe.label():<52}agreement {found[-1].figures.agreement:.4f}"
-                    f"  ({seconds:.1f} s)", flush=True)
+                log(
+                    f"{engine:<7}{recipe.label():<52}agreement {found[-1].figures.agreement:.4f}"
+                    f"  ({seconds:.1f} s)",
+                    flush=True,
+                )
         # Every batch-1 pass first: no thread pool of a batch-1,024 run is still spinning on a core.
         for case in (Candidate.time_b1, Candidate.time_b1024):
             for _ in range(rounds):
@@ -130,23 +140,33 @@ def sweep(artifacts: Path, out: Path, rounds: int, small: bool, log=print) -> di
         for recipe in dict.fromkeys([QuantRecipe.from_summary(chosen[engine]["recipe"]), BASELINES[engine]]):
             calibration = calibration_images(train_images, recipe.images)
             layers[(engine, recipe)] = layer_report(model, recipe, calibration, scaled(test_images))
-    report = {"model_sha256": source.sha256, "rows": rows,
-              "chosen": {engine: row["recipe"] for engine, row in chosen.items()},
-              "timing": {"rounds": rounds, "threads_b1": 1, "threads_b1024": len(os.sched_getaffinity(0)),
-                         "statistic": "best short repeat of all passes"},
-              "seconds": round(time.perf_counter() - started, 1),
-              "load_average": [round(x, 2) for x in os.getloadavg()]}  # how busy the machine was
+    report = {
+        "model_sha256": source.sha256,
+        "rows": rows,
+        "chosen": {engine: row["recipe"] for engine, row in chosen.items()},
+        "timing": {
+            "rounds": rounds,
+            "threads_b1": 1,
+            "threads_b1024": len(os.sched_getaffinity(0)),
+            "statistic": "best short repeat of all passes",
+        },
+        "seconds": round(time.perf_counter() - started, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }  # how busy the machine was
     return write_report(report, layers, out)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m export.sweep", description=__doc__.splitlines()[0])
-    parser.add_argument("--artifacts", type=Path, default=Path("artifacts"),
-                        help="folder holding model.keras")
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"report folder (default: ARTIFACTS/{REPORT_DIR})")
-    parser.add_argument("--rounds", type=int, default=15,
-                        help="timing passes over all candidates (best kept)")
+    parser.add_argument(
+        "--artifacts", type=Path, default=Path("artifacts"), help="folder holding model.keras"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help=f"report folder (default: ARTIFACTS/{REPORT_DIR})"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=15, help="timing passes over all candidates (best kept)"
+    )
     parser.add_argument("--small", action="store_true", help="three candidates per engine (a quick check)")
     args = parser.parse_args(argv)
     if args.rounds < 1:

@@ -15,8 +15,12 @@ from export.common import CALIBRATION_BATCH, calibration_batches, serving_functi
 from export.recipes import BASELINES, QuantRecipe
 
 
-def export_tflite(model: keras.Model, filepath: Path, calibration: np.ndarray | None = None,
-                  recipe: QuantRecipe | None = None) -> None:
+def export_tflite(
+    model: keras.Model,
+    filepath: Path,
+    calibration: np.ndarray | None = None,
+    recipe: QuantRecipe | None = None,
+) -> None:
     """Write `model` to `filepath`; with `calibration` (float32 0..1 images) quantize it to int8 by
     `recipe` (default: the baseline's)."""
     if Path(filepath).suffix != ".tflite":
@@ -24,8 +28,12 @@ def export_tflite(model: keras.Model, filepath: Path, calibration: np.ndarray | 
     Path(filepath).write_bytes(tflite_bytes(model, calibration, recipe))
 
 
-def tflite_bytes(model: keras.Model, calibration: np.ndarray | None, recipe: QuantRecipe | None = None,
-                 batch: int | None = None) -> bytes:
+def tflite_bytes(
+    model: keras.Model,
+    calibration: np.ndarray | None,
+    recipe: QuantRecipe | None = None,
+    batch: int | None = None,
+) -> bytes:
     """The flatbuffer of `model` (int8 with `calibration`, by `recipe`), for any batch size or a
     fixed `batch`."""
     with tempfile.TemporaryDirectory() as saved:
@@ -44,8 +52,12 @@ def write_saved_model(model: keras.Model, folder: Path, batch: int | None = None
     archive.write_out(str(folder), verbose=False)
 
 
-def int8_converter(converter: tf.lite.TFLiteConverter, calibration: np.ndarray, recipe: QuantRecipe,
-                   batch: int = CALIBRATION_BATCH) -> tf.lite.TFLiteConverter:
+def int8_converter(
+    converter: tf.lite.TFLiteConverter,
+    calibration: np.ndarray,
+    recipe: QuantRecipe,
+    batch: int = CALIBRATION_BATCH,
+) -> tf.lite.TFLiteConverter:
     """Set `converter` up for full-integer int8 as `recipe` says (public options only), calibrating
     in batches of `batch` images."""
     converter.optimizations = [tf.lite.Optimize.DEFAULT]

@@ -15,8 +15,16 @@ import numpy as np
 from runtime.errors import DataError
 
 CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 DATA_ENV = "FMNIST_DATA"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -38,8 +46,10 @@ def data_dir(*splits: str) -> Path:
     folder = Path(os.environ.get(DATA_ENV) or DEBIAN_DIR)
     missing = [name for name in split_files(*splits) if not (folder / name).is_file()]
     if missing:
-        how = (f"set {DATA_ENV} to a folder holding the Fashion-MNIST .gz files, "
-               "or run `apt-get install dataset-fashion-mnist` (make setup does)")
+        how = (
+            f"set {DATA_ENV} to a folder holding the Fashion-MNIST .gz files, "
+            "or run `apt-get install dataset-fashion-mnist` (make setup does)"
+        )
         raise DataError(folder, f"missing {', '.join(missing)}; {how}")
     return folder
 
@@ -60,7 +70,7 @@ def read_idx(path: Path, magic: int, shape: tuple[int, ...]) -> np.ndarray:
     found_magic = int.from_bytes(raw[:4], "big")
     if found_magic != magic:
         raise DataError(path, f"wrong magic number 0x{found_magic:08x}, expected 0x{magic:08x}")
-    dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     if dims != shape:
         raise DataError(path, f"dimensions {dims}, expected {shape}")
     body = len(raw) - header

@@ -24,18 +24,37 @@ from runtime.manifest import MANIFEST, Manifest
 from runtime.variants import exported, format_of
 
 # x86 /proc/cpuinfo flags that give int8 (and float) kernels their speed, and what each means.
-X86_FEATURES = {"avx2": "AVX2", "fma": "FMA", "avx512f": "AVX-512", "avx512_vnni": "AVX-512 VNNI",
-                "avx_vnni": "AVX-VNNI", "amx_int8": "AMX-INT8"}
+X86_FEATURES = {
+    "avx2": "AVX2",
+    "fma": "FMA",
+    "avx512f": "AVX-512",
+    "avx512_vnni": "AVX-512 VNNI",
+    "avx_vnni": "AVX-VNNI",
+    "amx_int8": "AMX-INT8",
+}
 # Arm features from the kernel's hwcaps (getauxval): the emulated CPU under QEMU, the real one on a board.
 ARM_HWCAP = {"asimd": (16, 1 << 1), "dotprod": (16, 1 << 20), "sve": (16, 1 << 22), "i8mm": (26, 1 << 13)}
 INT8_DOT = {"AVX-512 VNNI", "AVX-VNNI", "AMX-INT8", "dotprod", "i8mm"}  # 4 int8 products per lane at once
 PACKAGES = ("numpy", "pillow", "ai-edge-litert", "onnxruntime")
 CPU_SYS = Path("/sys/devices/system/cpu/cpu0/cpufreq")
 # Arm cores by the 'CPU part' of /proc/cpuinfo (implementer 0x41, Arm Ltd.): the ones on common boards.
-ARM_PARTS = {"0xd03": "Cortex-A53", "0xd04": "Cortex-A35", "0xd05": "Cortex-A55", "0xd07": "Cortex-A57",
-             "0xd08": "Cortex-A72", "0xd09": "Cortex-A73", "0xd0a": "Cortex-A75", "0xd0b": "Cortex-A76",
-             "0xd0c": "Neoverse-N1", "0xd0d": "Cortex-A77", "0xd40": "Neoverse-V1", "0xd41": "Cortex-A78",
-             "0xd46": "Cortex-A510", "0xd47": "Cortex-A710", "0xd49": "Neoverse-N2"}
+ARM_PARTS = {
+    "0xd03": "Cortex-A53",
+    "0xd04": "Cortex-A35",
+    "0xd05": "Cortex-A55",
+    "0xd07": "Cortex-A57",
+    "0xd08": "Cortex-A72",
+    "0xd09": "Cortex-A73",
+    "0xd0a": "Cortex-A75",
+    "0xd0b": "Cortex-A76",
+    "0xd0c": "Neoverse-N1",
+    "0xd0d": "Cortex-A77",
+    "0xd40": "Neoverse-V1",
+    "0xd41": "Cortex-A78",
+    "0xd46": "Cortex-A510",
+    "0xd47": "Cortex-A710",
+    "0xd49": "Neoverse-N2",
+}
 BATCH = 256  # throughput batch
 
 
@@ -101,10 +120,17 @@ def machine() -> dict:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return {"cpu": cpu_name(arch, info),
-            "arch": arch, "features": features(arch, info), "cores": os.cpu_count(),
-            "usable_cores": len(os.sched_getaffinity(0)), **clock(), "python": platform.python_version(),
-            "os": platform.platform(terse=True), "libraries": versions}
+    return {
+        "cpu": cpu_name(arch, info),
+        "arch": arch,
+        "features": features(arch, info),
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        **clock(),
+        "python": platform.python_version(),
+        "os": platform.platform(terse=True),
+        "libraries": versions,
+    }
 
 
 def timed(call, seconds: float) -> float:
@@ -130,8 +156,13 @@ def measure(artifacts: Path, seconds: float) -> list[dict]:
     rows = []
     for name in names:
         single, every = load(artifacts, name, threads=1), load(artifacts, name, threads=cores)
-        rows.append({"variant": name, "b1_seconds": timed(lambda p=single: p.predict(one), share),
-                     "images_per_second": BATCH / timed(lambda p=every: p.predict(many), share)})
+        rows.append(
+            {
+                "variant": name,
+                "b1_seconds": timed(lambda p=single: p.predict(one), share),
+                "images_per_second": BATCH / timed(lambda p=every: p.predict(many), share),
+            }
+        )
     return rows
 
 
@@ -140,38 +171,51 @@ def recommend(rows: list[dict], found: list[str]) -> dict:
     fast = min(rows, key=lambda r: r["b1_seconds"])
     wide = max(rows, key=lambda r: r["images_per_second"])
     dot = sorted(INT8_DOT & set(found))
-    why_int8 = (f"this CPU has int8 dot-product instructions ({', '.join(dot)})" if dot else
-                "no int8 dot-product instructions here (VNNI, dotprod, i8mm): int8 wins, if it does, "
-                "by moving a quarter of the bytes")
+    why_int8 = (
+        f"this CPU has int8 dot-product instructions ({', '.join(dot)})"
+        if dot
+        else "no int8 dot-product instructions here (VNNI, dotprod, i8mm): int8 wins, if it does, "
+        "by moving a quarter of the bytes"
+    )
 
     def why(best, key, unit, better):
         others = [r for r in rows if r is not best]
         against = "; ".join(f"{r['variant']} {unit(r[key])}" for r in others)
         return f"{unit(best[key])}{f' against {against}' if against else ''} ({better})"
 
-    return {"latency": fast["variant"], "latency_why": why(fast, "b1_seconds", lambda s: f"{s * 1e6:.1f} us",
-                                                            "batch 1, one thread"),
-            "throughput": wide["variant"], "throughput_why": why(wide, "images_per_second",
-                                                                 lambda v: f"{v:,.0f} img/s",
-                                                                 f"batch {BATCH}, every core"),
-            "int8": why_int8}
+    return {
+        "latency": fast["variant"],
+        "latency_why": why(fast, "b1_seconds", lambda s: f"{s * 1e6:.1f} us", "batch 1, one thread"),
+        "throughput": wide["variant"],
+        "throughput_why": why(
+            wide, "images_per_second", lambda v: f"{v:,.0f} img/s", f"batch {BATCH}, every core"
+        ),
+        "int8": why_int8,
+    }
 
 
 def text(report: dict) -> str:
     m = report["machine"]
-    lines = [f"cpu       {m['cpu']} ({m['arch']}), {m['cores']} cores ({m['usable_cores']} usable)",
-             f"features  {' '.join(m['features']) or 'none of those that speed up int8'}",
-             f"clock     governor {m['governor'] or '-'}, {m['mhz'] or '-'} of {m['max_mhz'] or '-'} MHz, "
-             f"temperature {m['temperature_c'] if m['temperature_c'] is not None else '-'} C"
-             + (f", throttled {m['throttled']}" if m["throttled"] else ""),
-             f"software  Python {m['python']}, {m['os']}; "
-             + ", ".join(f"{k} {v}" for k, v in m["libraries"].items() if v)]
+    lines = [
+        f"cpu       {m['cpu']} ({m['arch']}), {m['cores']} cores ({m['usable_cores']} usable)",
+        f"features  {' '.join(m['features']) or 'none of those that speed up int8'}",
+        f"clock     governor {m['governor'] or '-'}, {m['mhz'] or '-'} of {m['max_mhz'] or '-'} MHz, "
+        f"temperature {m['temperature_c'] if m['temperature_c'] is not None else '-'} C"
+        + (f", throttled {m['throttled']}" if m["throttled"] else ""),
+        f"software  Python {m['python']}, {m['os']}; "
+        + ", ".join(f"{k} {v}" for k, v in m["libraries"].items() if v),
+    ]
     for row in report["variants"]:
-        lines.append(f"{row['variant']:<16}{row['b1_seconds'] * 1e6:>10.1f} us at batch 1"
-                     f"{row['images_per_second']:>12,.0f} img/s at batch {BATCH}")
+        lines.append(
+            f"{row['variant']:<16}{row['b1_seconds'] * 1e6:>10.1f} us at batch 1"
+            f"{row['images_per_second']:>12,.0f} img/s at batch {BATCH}"
+        )
     r = report["recommend"]
-    lines += [f"for latency:    {r['latency']}: {r['latency_why']}",
-              f"for throughput: {r['throughput']}: {r['throughput_why']}", f"int8:           {r['int8']}"]
+    lines += [
+        f"for latency:    {r['latency']}: {r['latency_why']}",
+        f"for throughput: {r['throughput']}: {r['throughput_why']}",
+        f"int8:           {r['int8']}",
+    ]
     return "\n".join(lines)
 
 

@@ -69,10 +69,15 @@ class Result:
         """The variant as the JSON output reports it."""
         if self.figures is None:
             return {"variant": self.variant, "ok": False, "error": f"cannot load: {self.load_error}"}
-        return {"variant": self.variant, "ok": self.ok, **self.figures.summary(),
-                "seconds": round(self.figures.seconds, 4),
-                "disagreements": len(self.figures.disagreements), "violations": self.problems,
-                "picture": str(self.picture) if self.picture else None}
+        return {
+            "variant": self.variant,
+            "ok": self.ok,
+            **self.figures.summary(),
+            "seconds": round(self.figures.seconds, 4),
+            "disagreements": len(self.figures.disagreements),
+            "violations": self.problems,
+            "picture": str(self.picture) if self.picture else None,
+        }
 
 
 def read_test_set(manifest: Manifest) -> TestSet:
@@ -84,12 +89,17 @@ def read_test_set(manifest: Manifest) -> TestSet:
     except (OSError, KeyError, ValueError) as e:
         raise ModelError(path, f"not a readable reference ({e})") from None
     if reference.ndim != 2 or reference.shape[1] != len(manifest.classes):
-        raise ModelError(path, f"holds {reference.shape[-1]} class scores per image, but {manifest.path} "
-                               f"names {len(manifest.classes)} classes; re-run `make export`")
+        raise ModelError(
+            path,
+            f"holds {reference.shape[-1]} class scores per image, but {manifest.path} "
+            f"names {len(manifest.classes)} classes; re-run `make export`",
+        )
     images, labels = load_split("test")
     if len(reference) != len(labels) or not np.array_equal(reference_labels, labels):
-        raise DataError(data_dir("test") / SPLITS["test"][1], f"these test labels are not those {path} was "
-                                                        "made with; evaluate on the export's data")
+        raise DataError(
+            data_dir("test") / SPLITS["test"][1],
+            f"these test labels are not those {path} was made with; evaluate on the export's data",
+        )
     return TestSet(images, labels, reference, compare(reference, labels, reference), manifest.classes)
 
 
@@ -105,8 +115,12 @@ def evaluate(artifacts: Path, name: str, data: TestSet, threads: int | None) -> 
     except (ToolkitError, ValueError) as e:
         return Result(name, load_error=str(e))
     figures = measure(predictor, data.images, data.labels, data.reference)
-    return Result(name, figures, violations(VARIANTS[name], figures, data.keras.accuracy),
-                  predictor.classify(data.images[figures.disagreements]))
+    return Result(
+        name,
+        figures,
+        violations(VARIANTS[name], figures, data.keras.accuracy),
+        predictor.classify(data.images[figures.disagreements]),
+    )
 
 
 def draw(results: list[Result], data: TestSet, out: Path, chart_name: str) -> Path:
@@ -117,8 +131,16 @@ def draw(results: list[Result], data: TestSet, out: Path, chart_name: str) -> Pa
         if result.figures is None:
             continue
         figures = result.figures
-        grid = disagreement_grid(result.variant, data.images, figures.disagreements, data.labels,
-                                 keras_top1, result.variant_top1, data.classes, len(data.labels))
+        grid = disagreement_grid(
+            result.variant,
+            data.images,
+            figures.disagreements,
+            data.labels,
+            keras_top1,
+            result.variant_top1,
+            data.classes,
+            len(data.labels),
+        )
         result.picture = save_png(grid, out / f"disagreements-{result.variant}.png")
         series[result.variant] = figures.per_class_accuracy
     return save_png(class_accuracy_chart(series, data.classes), out / chart_name)
@@ -133,8 +155,10 @@ def table_row(name: str, figures: Figures | None, verdict: str, timed: bool = Tr
     if figures is None:
         return f"{name:<{NAME}}{'-':>9}{'-':>11}{'-':>14}{'-':>9}  {verdict}"
     seconds = f"{figures.seconds:>9.2f}" if timed else f"{'-':>9}"
-    return (f"{name:<{NAME}}{figures.accuracy:>9.4f}{figures.agreement:>11.4f}"
-            f"{figures.max_abs_diff:>14.2e}{seconds}  {verdict}")
+    return (
+        f"{name:<{NAME}}{figures.accuracy:>9.4f}{figures.agreement:>11.4f}"
+        f"{figures.max_abs_diff:>14.2e}{seconds}  {verdict}"
+    )
 
 
 def verdict(result: Result) -> str:
@@ -152,27 +176,43 @@ def per_class_table(results: list[Result], data: TestSet) -> str:
     lines = ["accuracy per class".ljust(16) + "".join(f"{name:>{NAME}}" for name in columns)]
     for c, label in enumerate(data.classes):
         keras = data.keras.per_class_accuracy[c]
-        lines.append(f"{label:<16}" + "".join(
-            f"{f.per_class_accuracy[c]:>{NAME - 6}.4f} {100 * (f.per_class_accuracy[c] - keras):+5.1f}"
-            if VARIANTS[name].precision == "int8" else f"{f.per_class_accuracy[c]:>{NAME}.4f}"
-            for name, f in columns.items()))
+        lines.append(
+            f"{label:<16}"
+            + "".join(
+                f"{f.per_class_accuracy[c]:>{NAME - 6}.4f} {100 * (f.per_class_accuracy[c] - keras):+5.1f}"
+                if VARIANTS[name].precision == "int8"
+                else f"{f.per_class_accuracy[c]:>{NAME}.4f}"
+                for name, f in columns.items()
+            )
+        )
     return "\n".join(lines + ["(int8: accuracy, then its change from Keras in percentage points)"])
 
 
 def parse(argv) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(prog="python -m runtime.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("--artifacts", type=Path, default=Path("artifacts"),
-                        help="folder holding manifest.json (default: artifacts)")
+    parser.add_argument(
+        "--artifacts",
+        type=Path,
+        default=Path("artifacts"),
+        help="folder holding manifest.json (default: artifacts)",
+    )
     parser.add_argument("--model", metavar="NAME", help="evaluate only this variant (default: every one)")
-    parser.add_argument("--threads", type=positive, default=None,
-                        help=f"engine threads per variant (default: {DEFAULT_THREADS})")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for the pictures (default: ARTIFACTS/evaluation)")
+    parser.add_argument(
+        "--threads",
+        type=positive,
+        default=None,
+        help=f"engine threads per variant (default: {DEFAULT_THREADS})",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="folder for the pictures (default: ARTIFACTS/evaluation)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args(argv)
     if args.model in VARIANTS and args.model not in exported():  # before any file is read, as predict
-        parser.error(f"--model {args.model} needs TensorFlow; the runtime runs {', '.join(exported())} "
-                     "(Keras' own figures come from reference.npz)")
+        parser.error(
+            f"--model {args.model} needs TensorFlow; the runtime runs {', '.join(exported())} "
+            "(Keras' own figures come from reference.npz)"
+        )
     return parser, args
 
 
@@ -203,19 +243,34 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps({
-            "artifacts": str(args.artifacts), "test_images": len(data.labels), "classes": data.classes,
-            "threads": args.threads or DEFAULT_THREADS,
-            "keras": {"accuracy": data.keras.accuracy,
-                      "per_class_accuracy": data.keras.summary()["per_class_accuracy"]},
-            "variants": [r.row() for r in results], "per_class_chart": str(chart),
-            "ok": all(r.ok for r in results)}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "artifacts": str(args.artifacts),
+                    "test_images": len(data.labels),
+                    "classes": data.classes,
+                    "threads": args.threads or DEFAULT_THREADS,
+                    "keras": {
+                        "accuracy": data.keras.accuracy,
+                        "per_class_accuracy": data.keras.summary()["per_class_accuracy"],
+                    },
+                    "variants": [r.row() for r in results],
+                    "per_class_chart": str(chart),
+                    "ok": all(r.ok for r in results),
+                },
+                indent=2,
+            )
+        )
     else:
         print()
         print(per_class_table(results, data))
-        print(f"\npictures in {out}: " + ", ".join(
-            [f"{r.picture.name} ({len(r.figures.disagreements)} images)" for r in results if r.picture]
-            + [chart.name]))
+        print(
+            f"\npictures in {out}: "
+            + ", ".join(
+                [f"{r.picture.name} ({len(r.figures.disagreements)} images)" for r in results if r.picture]
+                + [chart.name]
+            )
+        )
     failure = failures(results, manifest)
     if failure:
         print(f"error: {failure}", file=sys.stderr)
@@ -228,8 +283,14 @@ def main(argv=None) -> int:
 def failures(results: list[Result], manifest: Manifest) -> str | None:
     """One line saying which variants could not be loaded and which are outside their tolerance."""
     unloaded = [r for r in results if r.figures is None]
-    parts = [f"{len(unloaded)} variant{'s' if len(unloaded) > 1 else ''} could not be loaded: "
-             + "; ".join(f"{r.variant} ({r.load_error})" for r in unloaded)] if unloaded else []
+    parts = (
+        [
+            f"{len(unloaded)} variant{'s' if len(unloaded) > 1 else ''} could not be loaded: "
+            + "; ".join(f"{r.variant} ({r.load_error})" for r in unloaded)
+        ]
+        if unloaded
+        else []
+    )
     try:
         gate({r.variant: r.problems for r in results}, str(manifest.path))
     except ParityError as e:

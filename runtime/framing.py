@@ -74,10 +74,16 @@ def _check_contrast(strongest: float, noise: float, invert: bool | None, path) -
     if strongest >= max(MIN_CONTRAST, NOISE * noise):
         return
     compared = {None: "differs from", True: "is darker than", False: "is lighter than"}[invert]
-    raise ImageError(path, f"nothing stands out from the background: the image {compared} it by "
-                           f"{strongest:.0f} grey levels at most"
-                           + (f", within the background's own variation ({NOISE * noise:.0f})"
-                              if NOISE * noise > MIN_CONTRAST else ""))
+    raise ImageError(
+        path,
+        f"nothing stands out from the background: the image {compared} it by "
+        f"{strongest:.0f} grey levels at most"
+        + (
+            f", within the background's own variation ({NOISE * noise:.0f})"
+            if NOISE * noise > MIN_CONTRAST
+            else ""
+        ),
+    )
 
 
 def _black_border(grey: np.ndarray) -> bool:
@@ -109,8 +115,8 @@ def _ring(shape: tuple[int, int], inset: int) -> np.ndarray:
     band = max(1, round(min(shape) * BAND))
     ring = np.zeros(shape, bool)
     if min(shape) > 2 * (inset + band):
-        ring[inset:-inset or None, inset:-inset or None] = True
-        ring[inset + band:-inset - band, inset + band:-inset - band] = False
+        ring[inset : -inset or None, inset : -inset or None] = True
+        ring[inset + band : -inset - band, inset + band : -inset - band] = False
     else:
         ring[:] = True
     return ring
@@ -167,7 +173,9 @@ def _object_box(excess: np.ndarray, inset: int) -> tuple[slice, slice]:
     if not excess.any():
         return slice(0, height), slice(0, width)
     inner = np.zeros_like(excess)
-    inner[inset:height - inset, inset:width - inset] = excess[inset:height - inset, inset:width - inset]
+    inner[inset : height - inset, inset : width - inset] = excess[
+        inset : height - inset, inset : width - inset
+    ]
     if not inner.any():
         inner, inset = excess, 0
     box = []
@@ -186,7 +194,7 @@ def _fit(crop: np.ndarray) -> np.ndarray:
     width, height = (max(1, round(n * SIZE / longest)) for n in crop.shape[::-1])
     out = np.zeros((SIZE, SIZE), np.float32)
     top, left = (SIZE - height + 1) // 2, (SIZE - width + 1) // 2  # an odd margin: one more above, left
-    out[top:top + height, left:left + width] = _resized(crop, (width, height))
+    out[top : top + height, left : left + width] = _resized(crop, (width, height))
     return _stretched(out, crop)
 
 

@@ -44,9 +44,21 @@ SMALL_FILE = 1 << 20  # bytes read into memory at once (see read_image)
 DRAFT_SIZE = (256, 256)  # JPEG decoding may shrink by up to 8x while staying at least this big
 # Everything Pillow's decoders raise on hostile input (Pillow's own fuzz tests accept the first
 # seven; struct.error, EOFError, zlib.error, IndexError and KeyError come from plugin parsers).
-PILLOW_ERRORS = (OSError, SyntaxError, ValueError, MemoryError, NotImplementedError, OverflowError,
-                 Image.DecompressionBombError, Image.DecompressionBombWarning, struct.error, EOFError,
-                 zlib.error, IndexError, KeyError)
+PILLOW_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    MemoryError,
+    NotImplementedError,
+    OverflowError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+    struct.error,
+    EOFError,
+    zlib.error,
+    IndexError,
+    KeyError,
+)
 
 
 def read_image(path: str | Path, invert: bool | None = None, fit: bool = True) -> np.ndarray:
@@ -128,8 +140,9 @@ def _from_array(array, name: str) -> Image.Image:
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
-        raise ImageError(name, f"expected pixels shaped (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), "
-                               f"got {a.shape}")
+        raise ImageError(
+            name, f"expected pixels shaped (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got {a.shape}"
+        )
     _check_size(a.shape[1], a.shape[0], name)
     if a.dtype == bool:
         a = a.astype(np.uint8) * 255
@@ -152,9 +165,12 @@ def _check_size(width: int, height: int, path) -> None:
     if width * height == 0:
         raise ImageError(path, f"has no pixels ({width}x{height})")
     if width * height > MAX_PIXELS:
-        raise ImageError(path, f"too large: {width}x{height} pixels; the limit is "
-                               f"{MAX_PIXELS // 1_000_000} megapixels, plenty for a 28x28 classifier "
-                               "(shrink it first)")
+        raise ImageError(
+            path,
+            f"too large: {width}x{height} pixels; the limit is "
+            f"{MAX_PIXELS // 1_000_000} megapixels, plenty for a 28x28 classifier "
+            "(shrink it first)",
+        )
 
 
 def _pixels(image: Image.Image, path) -> np.ndarray:

@@ -20,8 +20,12 @@ from runtime.variants import DEFAULT_VARIANT, FORMATS, exported, format_for_suff
 DEFAULT_THREADS = 1
 
 
-def load(source: str | Path, variant: str | None = None, threads: int | None = None,
-         classes: list[str] | None = None) -> Predictor:
+def load(
+    source: str | Path,
+    variant: str | None = None,
+    threads: int | None = None,
+    classes: list[str] | None = None,
+) -> Predictor:
     """A Predictor for `source`: an artifacts folder, a `manifest.json`, or a bare model file.
 
     With a manifest, `variant` picks the model (default: tflite-int8) and its checksum is checked
@@ -36,14 +40,17 @@ def load(source: str | Path, variant: str | None = None, threads: int | None = N
         fmt = format_of(name)
         if not fmt.engine:
             runs = [n for n in manifest.entries if n in exported()]
-            raise ModelError(source, f"variant {name!r} needs {fmt.module}; the runtime runs {', '.join(runs)}")
+            raise ModelError(
+                source, f"variant {name!r} needs {fmt.module}; the runtime runs {', '.join(runs)}"
+            )
         path = manifest.verified(name)
         return Predictor(open_engine(path, fmt, threads), name, path, classes or manifest.classes)
     return load_file(source, threads, classes=classes)
 
 
-def load_file(path: Path, threads: int | None = None, isolate: bool = True,
-              classes: list[str] | None = None) -> Predictor:
+def load_file(
+    path: Path, threads: int | None = None, isolate: bool = True, classes: list[str] | None = None
+) -> Predictor:
     """A Predictor for one bare model file, chosen by its suffix and checked by its content.
 
     `isolate=False` skips the child-process check: only for files this toolkit has just written.
@@ -55,11 +62,15 @@ def load_file(path: Path, threads: int | None = None, isolate: bool = True,
     if fmt is None:
         needs = [f for f in FORMATS.values() if f.suffix == path.suffix]
         if needs:
-            raise ModelError(path, f"this model needs {needs[0].module}; the runtime runs its exports "
-                                   "(make export)")
+            raise ModelError(
+                path, f"this model needs {needs[0].module}; the runtime runs its exports (make export)"
+            )
         runs = sorted({f.suffix for f in FORMATS.values() if f.engine})
-        raise ModelError(path, f"unsupported model type {path.suffix or '(no suffix)'!r}; expected "
-                               f"{', '.join(runs)}, a manifest.json or an artifacts folder")
+        raise ModelError(
+            path,
+            f"unsupported model type {path.suffix or '(no suffix)'!r}; expected "
+            f"{', '.join(runs)}, a manifest.json or an artifacts folder",
+        )
     if not path.is_file():
         raise ModelError(path, "not a regular file")
     threads = threads or DEFAULT_THREADS

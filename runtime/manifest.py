@@ -10,8 +10,17 @@ from runtime.files import sha256_file
 
 MANIFEST = "manifest.json"
 REQUIRED = ("classes", "input", "artifacts", "reference")
-ENTRY_FIELDS = ("variant", "path", "format", "precision", "bytes", "sha256",
-                "accuracy", "agreement", "max_abs_diff")
+ENTRY_FIELDS = (
+    "variant",
+    "path",
+    "format",
+    "precision",
+    "bytes",
+    "sha256",
+    "accuracy",
+    "agreement",
+    "max_abs_diff",
+)
 
 
 class Manifest:
@@ -33,10 +42,14 @@ class Manifest:
             missing = [f for f in ENTRY_FIELDS if f not in entry]
             if missing:
                 raise ModelError(self.path, f"entry {entry.get('variant')!r} lacks {', '.join(missing)}")
-            if not all(isinstance(entry[f], str) for f in ("variant", "path", "sha256")) \
-                    or not isinstance(entry["bytes"], int):
-                raise ModelError(self.path, f"entry {entry['variant']!r} is damaged: variant, path and "
-                                            "sha256 must be text, bytes a whole number")
+            if not all(isinstance(entry[f], str) for f in ("variant", "path", "sha256")) or not isinstance(
+                entry["bytes"], int
+            ):
+                raise ModelError(
+                    self.path,
+                    f"entry {entry['variant']!r} is damaged: variant, path and "
+                    "sha256 must be text, bytes a whole number",
+                )
             self.entries[entry["variant"]] = entry
         self.classes = data["classes"]
         if not isinstance(self.classes, list) or not all(isinstance(c, str) for c in self.classes):
@@ -78,8 +91,11 @@ class Manifest:
             except OSError as e:
                 raise ModelError(path, f"cannot read it ({e.strerror})") from None
             if digest != described.get("sha256"):
-                raise ModelError(path, "checksum mismatch: the file differs from the one in the manifest "
-                                       "(changed or damaged); re-run `make export`")
+                raise ModelError(
+                    path,
+                    "checksum mismatch: the file differs from the one in the manifest "
+                    "(changed or damaged); re-run `make export`",
+                )
         return path
 
     def reference(self) -> Path:

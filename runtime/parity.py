@@ -26,23 +26,27 @@ class Figures:
 
     def summary(self) -> dict:
         """The figures a manifest records."""
-        return {"accuracy": self.accuracy, "agreement": self.agreement,
-                "max_abs_diff": self.max_abs_diff,
-                "per_class_accuracy": [round(a, 4) for a in self.per_class_accuracy]}
+        return {
+            "accuracy": self.accuracy,
+            "agreement": self.agreement,
+            "max_abs_diff": self.max_abs_diff,
+            "per_class_accuracy": [round(a, 4) for a in self.per_class_accuracy],
+        }
 
 
-def measure(predictor: Predictor, images: np.ndarray, labels: np.ndarray,
-            reference: np.ndarray) -> Figures:
+def measure(predictor: Predictor, images: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> Figures:
     """Predict every image and compare with the labels and with the Keras probabilities."""
     started = time.perf_counter()
     probabilities = np.concatenate(
-        [predictor.predict(images[i:i + BATCH]) for i in range(0, len(images), BATCH)])
+        [predictor.predict(images[i : i + BATCH]) for i in range(0, len(images), BATCH)]
+    )
     seconds = time.perf_counter() - started
     return compare(probabilities, labels, reference, seconds)
 
 
-def compare(probabilities: np.ndarray, labels: np.ndarray, reference: np.ndarray,
-            seconds: float = 0.0) -> Figures:
+def compare(
+    probabilities: np.ndarray, labels: np.ndarray, reference: np.ndarray, seconds: float = 0.0
+) -> Figures:
     top1, keras_top1 = probabilities.argmax(1), reference.argmax(1)
     correct = top1 == labels
     return Figures(
@@ -63,8 +67,10 @@ def violations(variant: Variant, figures: Figures, keras_accuracy: float) -> lis
     if figures.max_abs_diff > variant.max_abs_diff:
         found.append(f"max_abs_diff {figures.max_abs_diff:.2e} > {variant.max_abs_diff:.0e}")
     if keras_accuracy - figures.accuracy > variant.max_accuracy_drop:
-        found.append(f"accuracy {figures.accuracy:.4f} is more than {variant.max_accuracy_drop} "
-                     f"below Keras' {keras_accuracy:.4f}")
+        found.append(
+            f"accuracy {figures.accuracy:.4f} is more than {variant.max_accuracy_drop} "
+            f"below Keras' {keras_accuracy:.4f}"
+        )
     return found
 
 

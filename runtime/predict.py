@@ -39,30 +39,57 @@ CORES = len(os.sched_getaffinity(0))
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m runtime.predict", description="Classify Fashion-MNIST-style images.")
+        prog="python -m runtime.predict", description="Classify Fashion-MNIST-style images."
+    )
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders (recursive)")
-    parser.add_argument("--model", metavar="MODEL",
-                        help=f"a variant in the manifest ({', '.join(exported())}; default {DEFAULT_VARIANT}, "
-                             "the smallest and integer-only) or a model file (.tflite, .onnx)")
-    parser.add_argument("--artifacts", default="artifacts", type=Path,
-                        help="folder holding manifest.json, or the manifest (default: artifacts)")
-    parser.add_argument("--classes", type=Path, metavar="LABELS",
-                        help="a text file with one class name per line, for a model file's outputs "
-                             "(default: the manifest's names; for a bare file with 10 outputs the "
-                             "Fashion-MNIST names, else 'class 0'...)")
-    parser.add_argument("--top-k", type=positive, default=1, metavar="K",
-                        help="show the K most likely classes (default 1)")
+    parser.add_argument(
+        "--model",
+        metavar="MODEL",
+        help=f"a variant in the manifest ({', '.join(exported())}; default {DEFAULT_VARIANT}, "
+        "the smallest and integer-only) or a model file (.tflite, .onnx)",
+    )
+    parser.add_argument(
+        "--artifacts",
+        default="artifacts",
+        type=Path,
+        help="folder holding manifest.json, or the manifest (default: artifacts)",
+    )
+    parser.add_argument(
+        "--classes",
+        type=Path,
+        metavar="LABELS",
+        help="a text file with one class name per line, for a model file's outputs "
+        "(default: the manifest's names; for a bare file with 10 outputs the "
+        "Fashion-MNIST names, else 'class 0'...)",
+    )
+    parser.add_argument(
+        "--top-k", type=positive, default=1, metavar="K", help="show the K most likely classes (default 1)"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per input (JSON Lines)")
-    parser.add_argument("--invert", action=argparse.BooleanOptionalAction,
-                        help="the object is darker (--invert) or lighter (--no-invert) than its background "
-                             "(default: either, by colour distance)")
-    parser.add_argument("--no-fit", dest="fit", action="store_false",
-                        help="resize the whole image to 28x28 instead of trimming to the object")
-    parser.add_argument("--threads", type=positive, default=DEFAULT_THREADS,
-                        help=f"engine threads per process (default {DEFAULT_THREADS}: best for one image "
-                             "at a time)")
-    parser.add_argument("--workers", type=positive, default=CORES,
-                        help=f"processes for more than {CHUNK} images (default: the {CORES} cores here)")
+    parser.add_argument(
+        "--invert",
+        action=argparse.BooleanOptionalAction,
+        help="the object is darker (--invert) or lighter (--no-invert) than its background "
+        "(default: either, by colour distance)",
+    )
+    parser.add_argument(
+        "--no-fit",
+        dest="fit",
+        action="store_false",
+        help="resize the whole image to 28x28 instead of trimming to the object",
+    )
+    parser.add_argument(
+        "--threads",
+        type=positive,
+        default=DEFAULT_THREADS,
+        help=f"engine threads per process (default {DEFAULT_THREADS}: best for one image at a time)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive,
+        default=CORES,
+        help=f"processes for more than {CHUNK} images (default: the {CORES} cores here)",
+    )
     args = parser.parse_args(argv)
     # --model is a variant name, else a file (or a manifest or artifacts folder) for runtime.load
     if args.model is None or args.model in VARIANTS:  # the manifest's path, so a missing folder says so
@@ -71,8 +98,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     elif Path(args.model).suffix or Path(args.model).exists():
         args.source, args.variant = Path(args.model), None
     else:
-        parser.error(f"--model {args.model!r} is neither a variant ({', '.join(exported())}) "
-                     "nor a model file (.tflite, .onnx)")
+        parser.error(
+            f"--model {args.model!r} is neither a variant ({', '.join(exported())}) "
+            "nor a model file (.tflite, .onnx)"
+        )
     if args.variant is not None and args.variant not in exported():
         parser.error(f"--model {args.variant} needs TensorFlow; the runtime runs {', '.join(exported())}")
     return args
@@ -83,7 +112,9 @@ def read_labels(path: Path) -> list[str]:
     try:
         return [line.strip() for line in path.read_text().splitlines() if line.strip()]
     except (OSError, UnicodeDecodeError) as e:
-        raise ModelError(path, f"cannot read class names from it ({getattr(e, 'strerror', None) or e})") from None
+        raise ModelError(
+            path, f"cannot read class names from it ({getattr(e, 'strerror', None) or e})"
+        ) from None
 
 
 def image_paths(sources: list[str]):
@@ -111,8 +142,10 @@ class Classifier:
 
     def __init__(self, predictor: Predictor, top_k: int, invert: bool | None = None, fit: bool = True):
         self.predictor, self.top_k, self.invert, self.fit = predictor, top_k, invert, fit
-        self.model = {"variant": predictor.variant or predictor.path.name,
-                      "model_sha256": sha256_file(predictor.path)[:12]}
+        self.model = {
+            "variant": predictor.variant or predictor.path.name,
+            "model_sha256": sha256_file(predictor.path)[:12],
+        }
 
     def records(self, paths: list) -> list[dict]:
         records, images = [], []
@@ -132,8 +165,10 @@ class Classifier:
 
     def ranked(self, probabilities: np.ndarray) -> dict:
         classes = self.predictor.classes
-        top = [{"class_id": int(i), "label": classes[i], "probability": round(float(probabilities[i]), 6)}
-               for i in np.argsort(-probabilities, kind="stable")[:self.top_k]]
+        top = [
+            {"class_id": int(i), "label": classes[i], "probability": round(float(probabilities[i]), 6)}
+            for i in np.argsort(-probabilities, kind="stable")[: self.top_k]
+        ]
         return {**top[0], "top_k": top}
 
 
@@ -145,7 +180,9 @@ def render(record: dict, as_json: bool) -> tuple[str | None, str | None]:
         return json.dumps(record), error
     if error:
         return None, error
-    return f"{record['path']}: " + ", ".join(f"{k['label']} {k['probability']:.1%}" for k in record["top_k"]), None
+    return f"{record['path']}: " + ", ".join(
+        f"{k['label']} {k['probability']:.1%}" for k in record["top_k"]
+    ), None
 
 
 def show(lines: list[tuple[str | None, str | None]]) -> bool:
@@ -171,7 +208,9 @@ def work(task: tuple) -> list[tuple[str | None, str | None]]:
     global _worker
     source, variant, threads, classes, options, as_json, chunk = task
     if _worker is None:  # a bare file (no variant) was already checked in a child process by the parent
-        predictor = load(source, variant, threads, classes) if variant else load_file(source, threads, False, classes)
+        predictor = (
+            load(source, variant, threads, classes) if variant else load_file(source, threads, False, classes)
+        )
         _worker = Classifier(predictor, *options)
     return [render(record, as_json) for record in _worker.records(chunk)]
 
@@ -179,15 +218,16 @@ def work(task: tuple) -> list[tuple[str | None, str | None]]:
 def classify(args, classes: list[str] | None) -> int:
     """Print a record per input, in input order; the exit status."""
     paths = list(image_paths(args.images))
-    chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
+    chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
     workers = min(args.workers, len(chunks))
     # The pool is forked before this process loads an engine: engines' thread pools do not survive fork.
     pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
 
     def submitted(source, variant):
         options = (args.top_k, args.invert, args.fit)
-        return pool.imap(work, [(source, variant, args.threads, classes, options, args.json, chunk)
-                                for chunk in chunks])
+        return pool.imap(
+            work, [(source, variant, args.threads, classes, options, args.json, chunk) for chunk in chunks]
+        )
 
     try:
         # A manifest's model is checksum-checked, not probed: the workers may start on it at once,
@@ -196,16 +236,22 @@ def classify(args, classes: list[str] | None) -> int:
         batches = submitted(args.source, args.variant or DEFAULT_VARIANT) if pool and from_manifest else None
         predictor = load(args.source, args.variant, args.threads, classes)
         if args.top_k > len(predictor.classes):
-            print(f"error: --top-k {args.top_k} is more than the model's {len(predictor.classes)} classes",
-                  file=sys.stderr)
+            print(
+                f"error: --top-k {args.top_k} is more than the model's {len(predictor.classes)} classes",
+                file=sys.stderr,
+            )
             return 2
         options = (args.top_k, args.invert, args.fit)
         classifier = Classifier(predictor, *options)
         if predictor.logits:
-            print(f"note: {classifier.predictor.path.name} returns logits; probabilities are their softmax",
-                  file=sys.stderr)
+            print(
+                f"note: {classifier.predictor.path.name} returns logits; probabilities are their softmax",
+                file=sys.stderr,
+            )
         if pool is None:
-            batches = ([render(record, args.json) for record in classifier.records(chunk)] for chunk in chunks)
+            batches = (
+                [render(record, args.json) for record in classifier.records(chunk)] for chunk in chunks
+            )
         elif batches is None:  # a bare file, now that the probe passed
             batches = submitted(predictor.path, None)
         ok = True

@@ -27,13 +27,16 @@ class Predictor:
         self.pixels = to_input(engine, scaled(np.arange(256)))
         self.scores = score_table(engine)
         if classes is not None and len(classes) != engine.classes:
-            raise ModelError(path, f"gives {engine.classes} class scores, but {len(classes)} class names "
-                                   "were given")
+            raise ModelError(
+                path, f"gives {engine.classes} class scores, but {len(classes)} class names were given"
+            )
         self.classes = list(classes or default_classes(engine.classes))
         self.logits = False
         scores = self.predict(PROBES)
         if scores.shape != (len(PROBES), engine.classes):
-            raise ModelError(path, f"gives {scores.shape[-1]} scores per image, not {engine.classes} as it declares")
+            raise ModelError(
+                path, f"gives {scores.shape[-1]} scores per image, not {engine.classes} as it declares"
+            )
         self.logits = not is_probability(scores)
 
     def predict(self, images) -> np.ndarray:
@@ -73,7 +76,9 @@ def to_input(engine: Engine, x: np.ndarray) -> np.ndarray:
         return x.astype(engine.input_dtype, copy=False)
     scale, zero_point = engine.input_quant
     info = np.iinfo(engine.input_dtype)
-    return np.clip(np.round(x / np.float32(scale)) + zero_point, info.min, info.max).astype(engine.input_dtype)
+    return np.clip(np.round(x / np.float32(scale)) + zero_point, info.min, info.max).astype(
+        engine.input_dtype
+    )
 
 
 def score_table(engine: Engine) -> np.ndarray | None:
@@ -89,7 +94,9 @@ def score_table(engine: Engine) -> np.ndarray | None:
 def is_probability(rows: np.ndarray) -> bool:
     """Every row non-negative and summing to 1, within 8-bit rounding."""
     tolerance = SUM_TOLERANCE + rows.shape[1] * ROUNDING
-    return bool(np.isfinite(rows).all() and rows.min() >= 0 and (abs(rows.sum(axis=1) - 1) <= tolerance).all())
+    return bool(
+        np.isfinite(rows).all() and rows.min() >= 0 and (abs(rows.sum(axis=1) - 1) <= tolerance).all()
+    )
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

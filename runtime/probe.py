@@ -69,8 +69,15 @@ def probe(path: Path, threads: int, timeout: float = TIMEOUT) -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
     command = [sys.executable, "-m", "runtime.probe", str(path), str(threads)]
     try:
-        child = subprocess.run(command, capture_output=True, text=True, errors="replace", env=env,
-                               timeout=timeout, stdin=subprocess.DEVNULL)
+        child = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            env=env,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired:
         raise ModelError(path, f"the engine did not finish loading it within {timeout:g} s") from None
     if child.returncode == 0:
@@ -80,7 +87,7 @@ def probe(path: Path, threads: int, timeout: float = TIMEOUT) -> None:
         raise ModelError(path, f"the engine crashed on it ({name}): the file is damaged or not a model")
     refusals = [line for line in child.stdout.splitlines() if line.startswith(MARKER)]
     if refusals:
-        raise ModelError(path, refusals[-1][len(MARKER):])
+        raise ModelError(path, refusals[-1][len(MARKER) :])
     last = (child.stderr.strip().splitlines() or ["no message"])[-1]
     raise ModelError(path, f"the check of it failed (exit status {child.returncode}: {last})")
 
@@ -94,8 +101,11 @@ def try_model(path: Path, threads: int) -> None:
     except Exception as e:  # the engines raise their own types when a model's graph is inconsistent
         raise ModelError(path, f"loads but fails to run ({one_line(e)})") from None
     if probabilities.shape != (len(TRY_BATCH), engine.classes):
-        raise ModelError(path, f"gives output of shape {list(probabilities.shape)} for "
-                               f"{len(TRY_BATCH)} images, not [{len(TRY_BATCH)}, {engine.classes}]")
+        raise ModelError(
+            path,
+            f"gives output of shape {list(probabilities.shape)} for "
+            f"{len(TRY_BATCH)} images, not [{len(TRY_BATCH)}, {engine.classes}]",
+        )
     if not np.isfinite(probabilities).all():
         raise ModelError(path, "gives non-finite probabilities (NaN or infinity)")
 

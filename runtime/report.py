@@ -25,8 +25,16 @@ HEADER = 52
 BACKGROUND, INK, MUTED = "white", (20, 20, 20), (110, 110, 110)
 RIGHT, WRONG = (0, 130, 40), (200, 20, 20)
 # Series colours of the chart: Keras is the black reference tick, variants take these in order.
-PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-           (227, 119, 194), (188, 189, 34)]
+PALETTE = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (188, 189, 34),
+]
 
 
 def font(size: int) -> ImageFont.ImageFont:
@@ -37,9 +45,17 @@ def font(size: int) -> ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def disagreement_grid(variant: str, images: np.ndarray, indices: np.ndarray, labels: np.ndarray,
-                      keras_top1: np.ndarray, variant_top1: np.ndarray, classes: list[str],
-                      total: int, limit: int = MAX_TILES) -> Image.Image:
+def disagreement_grid(
+    variant: str,
+    images: np.ndarray,
+    indices: np.ndarray,
+    labels: np.ndarray,
+    keras_top1: np.ndarray,
+    variant_top1: np.ndarray,
+    classes: list[str],
+    total: int,
+    limit: int = MAX_TILES,
+) -> Image.Image:
     """A grid of the test images `indices` (where `variant` disagrees with Keras), at most `limit`.
 
     `images`, `labels` and `keras_top1` cover the whole test set (`total` images); `variant_top1`
@@ -54,26 +70,37 @@ def disagreement_grid(variant: str, images: np.ndarray, indices: np.ndarray, lab
         picture = Image.new("RGB", (640, HEADER + 24), BACKGROUND)
         draw = ImageDraw.Draw(picture)
         draw.text((GAP, GAP), f"{variant}: no disagreements", fill=RIGHT, font=title)
-        draw.text((GAP, GAP + 24), f"all {total:,} test images get the same class as Keras",
-                  fill=INK, font=small)
+        draw.text(
+            (GAP, GAP + 24), f"all {total:,} test images get the same class as Keras", fill=INK, font=small
+        )
         return picture
     columns = min(COLUMNS, len(shown))
     rows = math.ceil(len(shown) / columns)
     picture = Image.new("RGB", (GAP + columns * (TILE_W + GAP), HEADER + rows * (TILE_H + GAP)), BACKGROUND)
     draw = ImageDraw.Draw(picture)
     more = f"; the first {len(shown)} are shown" if len(shown) < len(indices) else ""
-    draw.text((GAP, GAP), f"{variant}: {len(indices):,} of {total:,} test images get a different class "
-                          f"than Keras{more}", fill=INK, font=title)
-    draw.text((GAP, GAP + 22), f"#test index, true class;  K = Keras' answer, V = {variant}'s answer;  "
-                               "green = correct, red = wrong", fill=MUTED, font=small)
+    draw.text(
+        (GAP, GAP),
+        f"{variant}: {len(indices):,} of {total:,} test images get a different class than Keras{more}",
+        fill=INK,
+        font=title,
+    )
+    draw.text(
+        (GAP, GAP + 22),
+        f"#test index, true class;  K = Keras' answer, V = {variant}'s answer;  green = correct, red = wrong",
+        fill=MUTED,
+        font=small,
+    )
     for n, (index, theirs) in enumerate(zip(shown, variant_top1[:limit], strict=True)):
         x, y = GAP + (n % columns) * (TILE_W + GAP), HEADER + (n // columns) * (TILE_H + GAP)
         tile = Image.fromarray(images[index]).resize((TILE_W, TILE_W), Image.Resampling.NEAREST)
         picture.paste(tile, (x, y))
         truth, keras = int(labels[index]), int(keras_top1[index])
-        lines = [(f"#{index} {CLASSES[truth]}", MUTED),
-                 (f"K {classes[keras]}", RIGHT if keras == truth else WRONG),
-                 (f"V {classes[int(theirs)]}", RIGHT if theirs == truth else WRONG)]
+        lines = [
+            (f"#{index} {CLASSES[truth]}", MUTED),
+            (f"K {classes[keras]}", RIGHT if keras == truth else WRONG),
+            (f"V {classes[int(theirs)]}", RIGHT if theirs == truth else WRONG),
+        ]
         for line, (text, colour) in enumerate(lines):
             draw.text((x + 1, y + TILE_W + 2 + line * LINE), text, fill=colour, font=small)
     return picture

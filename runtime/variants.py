@@ -57,15 +57,34 @@ INT8 = dict(max_accuracy_drop=0.01)
 
 register(
     Format("keras", ".keras", None, "tensorflow", "tensorflow-cpu"),
-    Format("tflite", ".tflite", "runtime.engines.litert:LiteRTEngine", "ai_edge_litert", "ai-edge-litert",
-           "export.tflite:export_tflite"),
-    Format("onnx", ".onnx", "runtime.engines.ort:OnnxEngine", "onnxruntime", "onnxruntime",
-           "export.onnx:export_onnx"),
+    Format(
+        "tflite",
+        ".tflite",
+        "runtime.engines.litert:LiteRTEngine",
+        "ai_edge_litert",
+        "ai-edge-litert",
+        "export.tflite:export_tflite",
+    ),
+    Format(
+        "onnx",
+        ".onnx",
+        "runtime.engines.ort:OnnxEngine",
+        "onnxruntime",
+        "onnxruntime",
+        "export.onnx:export_onnx",
+    ),
     # A bare .tflite file runs in LiteRT (the first format with the suffix); this one through a manifest.
-    Format("tflite-micro", ".tflite", "runtime.engines.micro:MicroEngine", "tflite_micro", "tflite-micro",
-           "export.micro:export_tflite_micro"),
-    Format("c", ".c", "runtime.engines.c:CEngine", "ctypes", "a C compiler at export (gcc)",
-           "export.c:export_c"),
+    Format(
+        "tflite-micro",
+        ".tflite",
+        "runtime.engines.micro:MicroEngine",
+        "tflite_micro",
+        "tflite-micro",
+        "export.micro:export_tflite_micro",
+    ),
+    Format(
+        "c", ".c", "runtime.engines.c:CEngine", "ctypes", "a C compiler at export (gcc)", "export.c:export_c"
+    ),
     Variant("keras", "keras", "float32", "model.keras"),
     Variant("tflite-float32", "tflite", "float32", "model_float32.tflite", **FLOAT),
     Variant("tflite-int8", "tflite", "int8", "model_int8.tflite", **INT8),

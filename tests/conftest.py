@@ -31,8 +31,14 @@ def pytest_collection_modifyitems(items):
 
 def run_cli(*args, timeout=600, check=True, **kwargs) -> subprocess.CompletedProcess:
     """Run `python -m ...` from the repository root, capturing text output."""
-    result = subprocess.run([sys.executable, "-m", *map(str, args)], cwd=ROOT, capture_output=True,
-                            text=True, timeout=timeout, **kwargs)
+    result = subprocess.run(
+        [sys.executable, "-m", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"{args} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
@@ -40,8 +46,9 @@ def run_cli(*args, timeout=600, check=True, **kwargs) -> subprocess.CompletedPro
 
 def run_python(code: str, timeout=120) -> subprocess.CompletedProcess:
     """Run a snippet in a fresh interpreter (a clean sys.modules), from the repository root."""
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, check=True)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=True
+    )
 
 
 @pytest.fixture(scope="session")

@@ -36,5 +36,7 @@ class NumpyEngine(Engine):
         return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-register(Format("npz", ".npz", f"{__name__}:NumpyEngine", "numpy", "numpy", f"{__name__}:export_npz"),
-         Variant("npz-float32", "npz", "float32", "model_float32.npz", **FLOAT))
+register(
+    Format("npz", ".npz", f"{__name__}:NumpyEngine", "numpy", "numpy", f"{__name__}:export_npz"),
+    Variant("npz-float32", "npz", "float32", "model_float32.npz", **FLOAT),
+)

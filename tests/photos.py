@@ -26,9 +26,19 @@ from runtime.images import read_image
 
 MIN_CONTRAST = 60  # grey levels (root mean square over R, G, B) between object colour and background
 FORMATS = ("PNG", "JPEG")
-COLOURS = {"white": (245, 245, 242), "black": (22, 22, 25), "red": (200, 30, 40), "blue": (40, 70, 180),
-           "navy": (25, 35, 80), "green": (40, 130, 60), "yellow": (235, 200, 40), "beige": (215, 195, 155),
-           "brown": (110, 70, 40), "pink": (235, 140, 175), "grey": (128, 128, 128)}
+COLOURS = {
+    "white": (245, 245, 242),
+    "black": (22, 22, 25),
+    "red": (200, 30, 40),
+    "blue": (40, 70, 180),
+    "navy": (25, 35, 80),
+    "green": (40, 130, 60),
+    "yellow": (235, 200, 40),
+    "beige": (215, 195, 155),
+    "brown": (110, 70, 40),
+    "pink": (235, 140, 175),
+    "grey": (128, 128, 128),
+}
 
 
 @dataclass(frozen=True)
@@ -43,12 +53,14 @@ def _flat(level_low: int, level_high: int) -> Callable:
     def background(rng, height, width):
         level = rng.uniform(level_low, level_high) + rng.uniform(-4, 4, 3)  # a slight tint
         return np.broadcast_to(level, (height, width, 3))
+
     return background
 
 
 def _coloured(rng, height, width):
-    hue = Image.new("HSV", (1, 1), (int(rng.integers(256)), int(rng.integers(80, 200)),
-                                    int(rng.integers(110, 230))))
+    hue = Image.new(
+        "HSV", (1, 1), (int(rng.integers(256)), int(rng.integers(80, 200)), int(rng.integers(110, 230)))
+    )
     return np.broadcast_to(np.asarray(hue.convert("RGB"), np.float64)[0, 0], (height, width, 3))
 
 
@@ -56,7 +68,7 @@ def _gradient(rng, height, width):
     """A linear ramp of 40..100 levels in any direction, from one grey or colour to another."""
     angle = rng.uniform(0, 2 * np.pi)
     y, x = np.mgrid[0:height, 0:width]
-    t = (np.cos(angle) * x / width + np.sin(angle) * y / height)
+    t = np.cos(angle) * x / width + np.sin(angle) * y / height
     t = (t - t.min()) / (t.max() - t.min())
     start = rng.uniform(40, 215) + rng.uniform(-15, 15, 3)
     end = start + rng.choice([-1, 1]) * rng.uniform(40, 100)
@@ -81,13 +93,24 @@ def _fabric(rng, height, width):
     y, x = np.mgrid[0:height, 0:width]
     period = rng.integers(3, 7)
     weave = np.where((x // period + y // period) % 2, 1.0, -1.0)
-    return (_coloured(rng, height, width) + rng.uniform(3, 8) * weave[..., None]
-            + rng.normal(0, 2, (height, width, 3)))
+    return (
+        _coloured(rng, height, width)
+        + rng.uniform(3, 8) * weave[..., None]
+        + rng.normal(0, 2, (height, width, 3))
+    )
 
 
-KINDS = {"white": _flat(238, 255), "light grey": _flat(175, 225), "mid grey": _flat(100, 160),
-         "dark grey": _flat(25, 80), "coloured": _coloured, "gradient": _gradient, "noisy": _noisy,
-         "wood": _wood, "fabric": _fabric}
+KINDS = {
+    "white": _flat(238, 255),
+    "light grey": _flat(175, 225),
+    "mid grey": _flat(100, 160),
+    "dark grey": _flat(25, 80),
+    "coloured": _coloured,
+    "gradient": _gradient,
+    "noisy": _noisy,
+    "wood": _wood,
+    "fabric": _fabric,
+}
 
 
 def render(image: np.ndarray, kind: str, rng: np.random.Generator) -> Image.Image:
@@ -102,7 +125,7 @@ def render(image: np.ndarray, kind: str, rng: np.random.Generator) -> Image.Imag
     side = round(min(width, height) * rng.uniform(0.45, 0.85))
     opacity = np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.BICUBIC), np.float64)
     top, left = (int(rng.integers(round(0.04 * n), n - side - round(0.04 * n) + 1)) for n in (height, width))
-    region = background[top:top + side, left:left + side]
+    region = background[top : top + side, left : left + side]
     alpha = np.clip(opacity / 255, 0, 1)[..., None]
     region[:] = region * (1 - alpha) + colour * alpha
     photo = background + rng.normal(0, 1.5, background.shape)  # every camera adds some noise

@@ -46,6 +46,7 @@ def written(name: str, data: bytes) -> Callable[[Path], Path]:
     def make(folder: Path) -> Path:
         (folder / name).write_bytes(data)
         return folder / name
+
     return make
 
 
@@ -53,6 +54,7 @@ def saved(name: str, image: Callable[[], Image.Image], **options) -> Callable[[P
     def make(folder: Path) -> Path:
         image().save(folder / name, **options)
         return folder / name
+
     return make
 
 
@@ -64,11 +66,17 @@ def encoded(image: Image.Image, fmt: str, **options) -> bytes:
 
 def png_claiming(width: int, height: int) -> bytes:
     """A valid PNG header for a huge image, with a few bytes of data: a decompression bomb's shape."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def noise(size=(100, 80)) -> Image.Image:
@@ -81,6 +89,7 @@ def ref(mode: str) -> Callable[[], Image.Image]:
 
 def on_transparency(level: int, mode: str) -> Callable[[], Image.Image]:
     """The reference shape at a grey level, everything else transparent (and nearly the same grey)."""
+
     def image() -> Image.Image:
         shape = np.asarray(reference_object())
         grey = np.where(shape > 0, level, level - 20 if level > 127 else level + 20).astype(np.uint8)
@@ -90,6 +99,7 @@ def on_transparency(level: int, mode: str) -> Callable[[], Image.Image]:
             p.info["transparency"] = 0
             return p
         return Image.merge(mode, [Image.fromarray(grey)] * (len(mode) - 1) + [Image.fromarray(shape)])
+
     return image
 
 
@@ -99,6 +109,7 @@ def grey_28x28(level: int) -> np.ndarray:
 
 def deep(mode: str) -> Callable[[], Image.Image]:
     """The reference shape as 32-bit integers (0..255000) or floats (0..1, with NaN and inf)."""
+
     def image() -> Image.Image:
         shape = np.asarray(reference_object()).astype(np.float64)
         if mode == "I":
@@ -106,14 +117,22 @@ def deep(mode: str) -> Callable[[], Image.Image]:
         values = (shape / 255).astype(np.float32)
         values[0, :5], values[-1, -1] = np.nan, -np.inf
         return Image.fromarray(values)
+
     return image
 
 
 def rotated(orientation: int) -> Callable[[Path], Path]:
     """The reference shape stored turned, with the EXIF orientation that turns it back."""
-    undo = {1: None, 2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-            4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90,
-            7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_270}[orientation]
+    undo = {
+        1: None,
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_90,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_270,
+    }[orientation]
     exif = Image.Exif()
     exif[0x0112] = orientation
     stored = reference_object() if undo is None else reference_object().transpose(undo)
@@ -139,8 +158,6 @@ def hostile_gif() -> bytes:
     return first + descriptor + b"\x08\xff" + os.urandom(255) + b"\x00;"
 
 
-
-
 def symlink_loop(folder: Path) -> Path:
     (folder / "loop-a.png").symlink_to(folder / "loop-b.png")
     (folder / "loop-b.png").symlink_to(folder / "loop-a.png")
@@ -161,6 +178,7 @@ def unreadable(folder: Path) -> Path:
 
 def oversized_text_chunk() -> bytes:
     from PIL.PngImagePlugin import PngInfo
+
     info = PngInfo()
     info.add_text("comment", "x" * 3_000_000, zip=True)  # tiny compressed, 3 MB inflated
     return encoded(reference_object(), "PNG", pnginfo=info)
@@ -169,7 +187,7 @@ def oversized_text_chunk() -> bytes:
 def corrupt_png_data() -> bytes:
     data = bytearray(encoded(noise(), "PNG"))
     start = data.index(b"IDAT") + 40
-    data[start:start + 64] = bytes(64)
+    data[start : start + 64] = bytes(64)
     return bytes(data)
 
 
@@ -184,50 +202,80 @@ CORPUS = [
     Case("empty", written("empty.png", b""), "empty file"),
     Case("random bytes", written("random.png", np.random.default_rng(1).bytes(4096)), "not an image"),
     Case("text named .png", written("notes.png", b"shopping list:\n- shirt\n- boots\n"), "a text file"),
-    Case("HTML named .jpg", written("page.jpg", b"<!DOCTYPE html><html><body>404</body></html>"),
-         "an HTML page"),
+    Case(
+        "HTML named .jpg",
+        written("page.jpg", b"<!DOCTYPE html><html><body>404</body></html>"),
+        "an HTML page",
+    ),
     Case("truncated PNG", written("cut.png", encoded(noise(), "PNG")[:5000]), "damaged or truncated"),
-    Case("truncated JPEG", written("cut.jpg", encoded(noise((400, 300)).convert("RGB"), "JPEG")[:8000]),
-         "damaged or truncated"),
+    Case(
+        "truncated JPEG",
+        written("cut.jpg", encoded(noise((400, 300)).convert("RGB"), "JPEG")[:8000]),
+        "damaged or truncated",
+    ),
     Case("corrupt PNG data", written("corrupt.png", corrupt_png_data()), "damaged or truncated"),
     Case("claims 30 MP", written("claims.png", png_claiming(6000, 5000)), "too large: 6000x5000"),
-    Case("decompression bomb", written("bomb.png", png_claiming(40_000, 40_000)),
-         "too large to decode safely"),
-    Case("over the size cap", saved("huge.png", lambda: Image.new("L", (5100, 5000))),
-         "too large: 5100x5000"),
-    Case("oversized text chunk", written("text-chunk.png", oversized_text_chunk()),
-         "Decompressed data too large"),
+    Case(
+        "decompression bomb", written("bomb.png", png_claiming(40_000, 40_000)), "too large to decode safely"
+    ),
+    Case(
+        "over the size cap", saved("huge.png", lambda: Image.new("L", (5100, 5000))), "too large: 5100x5000"
+    ),
+    Case(
+        "oversized text chunk",
+        written("text-chunk.png", oversized_text_chunk()),
+        "Decompressed data too large",
+    ),
     Case("fully transparent", saved("clear.png", lambda: Image.new("RGBA", (50, 50))), "nothing stands out"),
     Case("1x1", saved("dot.png", lambda: Image.new("L", (1, 1), 128)), "nothing stands out"),
-    Case("gzip named .png", written("packed.png", gzip.compress(encoded(reference_object(), "PNG"))),
-         "not an image"),
+    Case(
+        "gzip named .png",
+        written("packed.png", gzip.compress(encoded(reference_object(), "PNG"))),
+        "not an image",
+    ),
     Case("zero width", written("zero.png", png_claiming(0, 40)), "not an image"),
     Case("ICO refused", saved("icon.png", ref("RGB"), format="ICO"), f"ICO {NOT_SUPPORTED}"),
     Case("PCX refused", saved("paint.png", ref("L"), format="PCX"), f"PCX {NOT_SUPPORTED}"),
     Case("EPS refused", saved("print.png", ref("L"), format="EPS"), f"EPS {NOT_SUPPORTED}"),
     Case("QOI refused", saved("qoi.png", ref("RGB"), format="QOI"), f"QOI {NOT_SUPPORTED}"),
     Case("PDF refused", saved("scan.pdf", ref("RGB"), format="PDF"), "a PDF document"),
-    Case("SVG refused", written("logo.svg", b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>'),
-         "an SVG drawing"),
+    Case(
+        "SVG refused",
+        written("logo.svg", b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>'),
+        "an SVG drawing",
+    ),
     Case("animated GIF, hostile frame 2", written("anim.gif", hostile_gif())),
     Case("mode 1", saved("mode-1.png", ref("1"))),
     Case("mode L", saved("mode-L.png", ref("L"))),
     Case("mode LA", saved("mode-LA.png", on_transparency(230, "LA"))),
     Case("mode P", saved("mode-P.png", ref("P"))),
     Case("mode P + transparency", saved("mode-P-t.png", on_transparency(30, "P"))),
-    Case("mode RGB, red on white", saved("mode-RGB.png", lambda: Image.merge(
-        "RGB", [Image.new("L", (60, 40), 255), *[Image.eval(reference_object(), lambda v: 255 - v)] * 2]))),
+    Case(
+        "mode RGB, red on white",
+        saved(
+            "mode-RGB.png",
+            lambda: Image.merge(
+                "RGB",
+                [Image.new("L", (60, 40), 255), *[Image.eval(reference_object(), lambda v: 255 - v)] * 2],
+            ),
+        ),
+    ),
     Case("mode RGBA, dark on transparency", saved("mode-RGBA.png", on_transparency(40, "RGBA"))),
     Case("mode CMYK", saved("mode-CMYK.tif", ref("CMYK"))),
     Case("mode CMYK JPEG", saved("mode-CMYK.jpg", ref("CMYK"), quality=95), tolerance=4),
-    Case("mode I;16, scaled",
-         saved("mode-I16.png", lambda: Image.fromarray(grey_28x28(100) * np.uint16(257))),
-         expected=lambda: grey_28x28(100)),
+    Case(
+        "mode I;16, scaled",
+        saved("mode-I16.png", lambda: Image.fromarray(grey_28x28(100) * np.uint16(257))),
+        expected=lambda: grey_28x28(100),
+    ),
     Case("mode I", saved("mode-I.tif", deep("I"))),
     Case("mode F with NaN and inf", saved("mode-F.tif", deep("F"))),
     *[Case(f"EXIF orientation {n}", rotated(n)) for n in range(1, 9)],
-    Case("corrupt EXIF", saved("bad-exif.jpg", reference_object, quality=95,
-                               exif=b"Exif\x00\x00MM\x00\x2a\xff\xff\xff\xf0"), tolerance=4),
+    Case(
+        "corrupt EXIF",
+        saved("bad-exif.jpg", reference_object, quality=95, exif=b"Exif\x00\x00MM\x00\x2a\xff\xff\xff\xf0"),
+        tolerance=4,
+    ),
     Case("1x10000", saved("row.png", line(False)), expected=expected_line(False), tolerance=1),
     Case("10000x1", saved("column.png", line(True)), expected=expected_line(True), tolerance=1),
     Case("TIFF named .png", saved("tiff.png", ref("L"), format="TIFF")),
@@ -273,8 +321,13 @@ def test_lowered_pixel_limit_makes_a_bomb_the_way_pillow_tests_do(monkeypatch, t
 def test_whole_corpus_through_the_cli(corpus, artifacts, capsys):
     """One call with every input: errors are single stderr lines, the rest are classified, exit 1."""
     paths = [str(path) for _, path in corpus]
-    result = subprocess.run([*UNPRIVILEGED, sys.executable, "-m", "runtime.predict", "--artifacts",
-                             str(artifacts), *paths], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [*UNPRIVILEGED, sys.executable, "-m", "runtime.predict", "--artifacts", str(artifacts), *paths],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 1
     errors = result.stderr.splitlines()
     printed = dict(line.rsplit(": ", 1) for line in result.stdout.splitlines())
@@ -290,6 +343,8 @@ def test_whole_corpus_through_the_cli(corpus, artifacts, capsys):
             handled += [case.name] if len(mine) == 1 and re.search(reason, mine[0]) else []
     assert len(errors) == sum(case.error is not None for case in CORPUS), result.stderr
     with capsys.disabled():
-        print(f"\nbad-image corpus: {len(CORPUS)} tried, {len(handled)} handled "
-              f"({len(errors)} one-line errors, {len(printed)} classified)")
+        print(
+            f"\nbad-image corpus: {len(CORPUS)} tried, {len(handled)} handled "
+            f"({len(errors)} one-line errors, {len(printed)} classified)"
+        )
     assert sorted(handled) == sorted(case.name for case in CORPUS), result.stderr

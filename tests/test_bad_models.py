@@ -47,12 +47,16 @@ def tiny_onnx(path: Path, input_shape=(28, 28), classes=10, input_type="FLOAT") 
     from onnx import TensorProto, helper, numpy_helper
 
     pixels = int(np.prod(input_shape))
-    initializers = [numpy_helper.from_array(np.full((pixels, classes), 0.01, np.float32), "weights"),
-                    numpy_helper.from_array(np.array([-1, pixels], np.int64), "flat_shape")]
-    nodes = [helper.make_node("Cast", ["image"], ["pixels"], to=TensorProto.FLOAT),
-             helper.make_node("Reshape", ["pixels", "flat_shape"], ["flat"]),
-             helper.make_node("MatMul", ["flat", "weights"], ["logits"]),
-             helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)]
+    initializers = [
+        numpy_helper.from_array(np.full((pixels, classes), 0.01, np.float32), "weights"),
+        numpy_helper.from_array(np.array([-1, pixels], np.int64), "flat_shape"),
+    ]
+    nodes = [
+        helper.make_node("Cast", ["image"], ["pixels"], to=TensorProto.FLOAT),
+        helper.make_node("Reshape", ["pixels", "flat_shape"], ["flat"]),
+        helper.make_node("MatMul", ["flat", "weights"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+    ]
     image = helper.make_tensor_value_info("image", getattr(TensorProto, input_type), ["N", *input_shape])
     output = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", classes])
     graph = helper.make_graph(nodes, "tiny", [image], [output], initializers)
@@ -77,7 +81,7 @@ def swap_last_operator(data: bytes) -> bytes:
 
 
 def flip(data: bytes, offset: int) -> bytes:
-    return data[:offset] + bytes([data[offset] ^ 0xFF]) + data[offset + 1:]
+    return data[:offset] + bytes([data[offset] ^ 0xFF]) + data[offset + 1 :]
 
 
 @pytest.fixture(scope="module")
@@ -114,14 +118,23 @@ def corpus(artifacts, tmp_path_factory) -> dict[str, tuple[Path, str | None]]:
     add("keras-named-onnx", keras_zip, ".onnx", "zip archive")
     # LiteRT either reports the bad node or reads past its inputs and crashes, depending on what its
     # heap holds (the file's path, the code imported before): the probe makes both one clean line.
-    add("last-operator-swapped", swap_last_operator(manifest.verified("tflite-float32").read_bytes()),
-        ".tflite", ("fails to run", "engine crashed on it"))
-    add("input-32x32-tflite", TinyModel(input_shape=(32, 32)).tflite(folder / "32.tflite").read_bytes(),
-        ".tflite", "expects input shape [batch, 32, 32], not")
+    add(
+        "last-operator-swapped",
+        swap_last_operator(manifest.verified("tflite-float32").read_bytes()),
+        ".tflite",
+        ("fails to run", "engine crashed on it"),
+    )
+    add(
+        "input-32x32-tflite",
+        TinyModel(input_shape=(32, 32)).tflite(folder / "32.tflite").read_bytes(),
+        ".tflite",
+        "expects input shape [batch, 32, 32], not",
+    )
     for name, kwargs, expected in (
-            ("input-32x32", dict(input_shape=(32, 32)), "expects input shape"),
-            ("input-28x28x3", dict(input_shape=(28, 28, 3)), "expects input shape"),
-            ("float64-input", dict(input_type="DOUBLE"), "tensor types tensor(double) -> tensor(float) are not")):
+        ("input-32x32", dict(input_shape=(32, 32)), "expects input shape"),
+        ("input-28x28x3", dict(input_shape=(28, 28, 3)), "expects input shape"),
+        ("float64-input", dict(input_type="DOUBLE"), "tensor types tensor(double) -> tensor(float) are not"),
+    ):
         path = tiny_onnx(folder / f"{name}-onnx.onnx", **kwargs)
         cases[path.name] = (path, expected)
     return cases
@@ -161,19 +174,28 @@ def run(command: list[str]) -> subprocess.CompletedProcess | None:
 def test_every_damaged_model_is_refused_cleanly_as_a_bare_file(corpus, image):
     """Each file through the library and the predict CLI, each in its own process with a timeout."""
     library = {name: [sys.executable, "-c", LOAD, str(path)] for name, (path, _) in corpus.items()}
-    cli = {name: [sys.executable, "-m", "runtime.predict", "--model", str(path), str(image)]
-           for name, (path, _) in corpus.items()}
+    cli = {
+        name: [sys.executable, "-m", "runtime.predict", "--model", str(path), str(image)]
+        for name, (path, _) in corpus.items()
+    }
     with ThreadPoolExecutor(2) as pool:  # two cores
-        results = {(entry, name): pool.submit(run, command)
-                   for entry, commands in (("runtime.load", library), ("runtime.predict", cli))
-                   for name, command in commands.items()}
+        results = {
+            (entry, name): pool.submit(run, command)
+            for entry, commands in (("runtime.load", library), ("runtime.predict", cli))
+            for name, command in commands.items()
+        }
     outcomes = {key: outcome(future.result(), *corpus[key[1]]) for key, future in results.items()}
-    problems = [f"{entry} {name}: {what}" for (entry, name), what in outcomes.items()
-                if what not in ("refused", "loaded")]
+    problems = [
+        f"{entry} {name}: {what}"
+        for (entry, name), what in outcomes.items()
+        if what not in ("refused", "loaded")
+    ]
     refused = sum(what == "refused" for what in outcomes.values())
-    print(f"\ndamaged models: {len(corpus)} files x 2 entry points = {len(outcomes)} tries, "
-          f"{refused} refused cleanly, {sum(w == 'loaded' for w in outcomes.values())} loaded and ran "
-          f"(a flipped weight; only a checksum can tell), {len(problems)} problems")
+    print(
+        f"\ndamaged models: {len(corpus)} files x 2 entry points = {len(outcomes)} tries, "
+        f"{refused} refused cleanly, {sum(w == 'loaded' for w in outcomes.values())} loaded and ran "
+        f"(a flipped weight; only a checksum can tell), {len(problems)} problems"
+    )
     assert len(corpus) >= 40
     assert not problems, "\n".join(problems)
 
@@ -184,8 +206,11 @@ def test_the_manifest_refuses_every_damaged_model_before_an_engine_is_imported(c
     manifest = Manifest(artifacts_copy / MANIFEST)
     variants = {".tflite": "tflite-int8", ".onnx": "onnx-int8"}
     targets = {suffix: manifest.verified(name) for suffix, name in variants.items()}
-    swaps = [(str(path), str(targets[path.suffix]), variants[path.suffix])
-             for path, _ in corpus.values() if path.suffix in targets]
+    swaps = [
+        (str(path), str(targets[path.suffix]), variants[path.suffix])
+        for path, _ in corpus.values()
+        if path.suffix in targets
+    ]
     code = f"""
 import json, shutil, sys, runtime
 refusals = []
@@ -246,7 +271,9 @@ def test_the_manifest_path_starts_no_child_process(artifacts, monkeypatch):
     """With a manifest the checksum is the guard: no probe, so loading stays fast on a device."""
     children = []
     start_child = subprocess.run
-    monkeypatch.setattr("runtime.probe.subprocess.run", lambda *a, **k: children.append(a) or start_child(*a, **k))
+    monkeypatch.setattr(
+        "runtime.probe.subprocess.run", lambda *a, **k: children.append(a) or start_child(*a, **k)
+    )
     runtime.load(artifacts, variant="tflite-int8")
     assert children == []
     runtime.load(Manifest(artifacts / MANIFEST).verified("tflite-int8"))  # a bare file does start one
@@ -260,13 +287,18 @@ if "runtime.probe" in sys.orig_argv:  # only in the probe's child: the engine "c
 """
 
 
-@pytest.mark.parametrize("action, expected", [
-    ("os.kill(os.getpid(), signal.SIGSEGV)", "the engine crashed on it (SIGSEGV)"),
-    ("os.abort()", "the engine crashed on it (SIGABRT)"),
-    ("time.sleep(60)", "the engine did not finish loading it within 2 s"),
-], ids=["segfault", "abort", "hang"])
-def test_a_crash_or_hang_while_probing_becomes_a_model_error(artifacts, tmp_path, monkeypatch, action,
-                                                              expected):
+@pytest.mark.parametrize(
+    "action, expected",
+    [
+        ("os.kill(os.getpid(), signal.SIGSEGV)", "the engine crashed on it (SIGSEGV)"),
+        ("os.abort()", "the engine crashed on it (SIGABRT)"),
+        ("time.sleep(60)", "the engine did not finish loading it within 2 s"),
+    ],
+    ids=["segfault", "abort", "hang"],
+)
+def test_a_crash_or_hang_while_probing_becomes_a_model_error(
+    artifacts, tmp_path, monkeypatch, action, expected
+):
     """A real engine crash cannot be produced on demand, so the child is made to crash the way a
     native crash ends a process (a signal), or to hang; the caller must get a ModelError."""
     (tmp_path / "sitecustomize.py").write_text(CHILD_MISBEHAVES.format(action=action))
@@ -279,6 +311,8 @@ def test_a_crash_or_hang_while_probing_becomes_a_model_error(artifacts, tmp_path
 
 def test_the_probe_child_never_imports_tensorflow(artifacts):
     path = Manifest(artifacts / MANIFEST).verified("onnx-int8")
-    code = (f"import sys, runtime.probe as p\nassert p.main([{str(path)!r}, '1']) == 0\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))")
+    code = (
+        f"import sys, runtime.probe as p\nassert p.main([{str(path)!r}, '1']) == 0\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))"
+    )
     assert run_python(code).stdout.strip().splitlines()[-1] == "[]"

@@ -21,8 +21,13 @@ SUBJECTS = ("keras", *exported())
 
 
 def pytest_run(*args, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +64,11 @@ def test_every_variant_is_a_row_whose_figures_hang_together(saved, artifacts):
     for name in SUBJECTS:
         row, entry = rows[name], entries[name]
         assert row["status"] == "ok", row
-        assert (row["bytes"], row["accuracy"], row["agreement"]) == (entry["bytes"], entry["accuracy"],
-                                                                     entry["agreement"])
+        assert (row["bytes"], row["accuracy"], row["agreement"]) == (
+            entry["bytes"],
+            entry["accuracy"],
+            entry["agreement"],
+        )
         assert row["b1_min"] <= row["b1_p50"] <= row["b1_p99"]
         assert 10e6 < row["peak_bytes"] < 2e9  # a Python process holding the model, not a stray figure
     for name in exported():
@@ -128,11 +136,18 @@ def test_a_variant_that_fails_to_load_is_a_row_with_its_error(artifacts_copy, tm
     entry = next(e for e in manifest["artifacts"] if e["variant"] == "onnx-int8")
     model = artifacts_copy / entry["path"]
     model.write_bytes(model.read_bytes()[:-1] + b"\0")
-    run = pytest_run("--benchmark", "--smoke", f"--artifacts={artifacts_copy}", f"--report-dir={tmp_path}",
-                     "benchmarks/test_latency.py")
+    run = pytest_run(
+        "--benchmark",
+        "--smoke",
+        f"--artifacts={artifacts_copy}",
+        f"--report-dir={tmp_path}",
+        "benchmarks/test_latency.py",
+    )
     assert run.returncode == 1, run.stdout[-3000:]
-    rows = {row["variant"]: row for row in json.loads((tmp_path / "benchmark.json").read_text())
-            ["fmnist_edge"]["rows"]}
+    rows = {
+        row["variant"]: row
+        for row in json.loads((tmp_path / "benchmark.json").read_text())["fmnist_edge"]["rows"]
+    }
     assert rows["onnx-int8"]["status"] == "error" and "checksum mismatch" in rows["onnx-int8"]["problem"]
     assert all(rows[n]["status"] == "ok" and rows[n]["b1_p50"] > 0 for n in exported() if n != "onnx-int8")
     assert "onnx-int8" in run.stdout and "checksum mismatch" in run.stdout

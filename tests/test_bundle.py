@@ -29,8 +29,9 @@ def clean_env(**extra) -> dict:
 
 
 def sh(*args, cwd, env=None, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run([*map(str, args)], cwd=cwd, env=env or clean_env(), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [*map(str, args)], cwd=cwd, env=env or clean_env(), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def build(artifacts, out, *options) -> Path:
@@ -101,8 +102,10 @@ def test_predict_evaluate_doctor_from_another_folder(installed, tmp_path):
 def test_smoke_benchmark_skips_the_engine_and_keras_it_does_not_have(installed, tmp_path):
     bench = sh(installed / "bin" / "fmnist-edge", "bench", "--smoke", cwd=tmp_path)
     assert bench.returncode == 0, bench.stdout[-3000:] + bench.stderr[-2000:]
-    rows = {r["variant"]: r for r in
-            json.loads((installed / "results" / "benchmark.json").read_text())["fmnist_edge"]["rows"]}
+    rows = {
+        r["variant"]: r
+        for r in json.loads((installed / "results" / "benchmark.json").read_text())["fmnist_edge"]["rows"]
+    }
     assert rows["keras"]["status"] == "skipped" and "tensorflow is not installed" in rows["keras"]["problem"]
     onnx = rows["onnx-int8"]
     assert onnx["status"] == "skipped" and "onnxruntime is not installed" in onnx["problem"]
@@ -152,8 +155,10 @@ def test_no_python3(fresh):
 
 def test_too_little_disk(fresh):
     env_file = fresh / "bundle.env"
-    text = "".join(line if not line.startswith("BUNDLE_NEEDS_MB=") else "BUNDLE_NEEDS_MB=999999999\n"
-                   for line in env_file.read_text().splitlines(keepends=True))
+    text = "".join(
+        line if not line.startswith("BUNDLE_NEEDS_MB=") else "BUNDLE_NEEDS_MB=999999999\n"
+        for line in env_file.read_text().splitlines(keepends=True)
+    )
     env_file.write_text(text)
     assert "the install needs 999999999 MB" in refused(fresh)
 
@@ -166,18 +171,25 @@ def test_the_tool_before_install_says_what_to_run(fresh, tmp_path):
 
 @pytest.mark.skipif(HOST_TARGET == "linux-aarch64", reason="this host is aarch64 itself")
 def test_an_archive_for_another_architecture_names_both(artifacts, tmp_path):
-    folder = unpack(build(artifacts, tmp_path / "dist", "--target", "linux-aarch64", "--engine", "litert"),
-                    tmp_path)
+    folder = unpack(
+        build(artifacts, tmp_path / "dist", "--target", "linux-aarch64", "--engine", "litert"), tmp_path
+    )
     line = refused(folder)
     assert f"this bundle is for aarch64, this device is {HOST_TARGET.removeprefix('linux-')}" in line
 
 
 def test_each_variant_ships_with_its_engine_and_keras_with_none():
     shipped = {name: package_of(name) for name in VARIANTS}
-    assert {name: shipped[name] for name in ("keras", "tflite-float32", "tflite-int8", "onnx-float32",
-                                             "onnx-int8")} == {
-        "keras": None, "tflite-float32": "ai-edge-litert", "tflite-int8": "ai-edge-litert",
-        "onnx-float32": "onnxruntime", "onnx-int8": "onnxruntime"}
+    assert {
+        name: shipped[name]
+        for name in ("keras", "tflite-float32", "tflite-int8", "onnx-float32", "onnx-int8")
+    } == {
+        "keras": None,
+        "tflite-float32": "ai-edge-litert",
+        "tflite-int8": "ai-edge-litert",
+        "onnx-float32": "onnxruntime",
+        "onnx-int8": "onnxruntime",
+    }
 
 
 def test_no_manifest_is_one_line(tmp_path):

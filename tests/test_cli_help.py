@@ -9,10 +9,18 @@ from train.recipe import Recipe
 
 RECIPE = Recipe()
 DEFAULTS = {  # cli -> option -> how its help states the default
-    "train": {"--epochs": f"(default: {RECIPE.epochs})", "--batch-size": f"(default: {RECIPE.batch_size})",
-              "--seed": f"(default: {RECIPE.seed})", "--out": "(default: artifacts)"},
-    "export": {"--artifacts": "(default: artifacts)", "--model": "(default: the tutorial's DIR/model.keras)",
-               "--out": "(default: --artifacts)", "--classes": "(default: the Fashion-MNIST names for 10"},
+    "train": {
+        "--epochs": f"(default: {RECIPE.epochs})",
+        "--batch-size": f"(default: {RECIPE.batch_size})",
+        "--seed": f"(default: {RECIPE.seed})",
+        "--out": "(default: artifacts)",
+    },
+    "export": {
+        "--artifacts": "(default: artifacts)",
+        "--model": "(default: the tutorial's DIR/model.keras)",
+        "--out": "(default: --artifacts)",
+        "--classes": "(default: the Fashion-MNIST names for 10",
+    },
 }
 
 

@@ -55,7 +55,7 @@ def rewrite(path, edit):
 
 
 def set_u32(raw: bytes, offset: int, value: int) -> bytes:
-    return raw[:offset] + value.to_bytes(4, "big") + raw[offset + 4:]
+    return raw[:offset] + value.to_bytes(4, "big") + raw[offset + 4 :]
 
 
 DAMAGES = {
@@ -104,4 +104,3 @@ def test_train_refuses_damaged_data_before_training(data_copy, tmp_path, keras):
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: {data_copy / TEST_LABELS}: ")
     assert "Traceback" not in result.stderr and "epoch" not in result.stdout
     assert not (tmp_path / "out").exists()
-

@@ -27,8 +27,9 @@ needs_board = pytest.mark.skipif(missing() is not None, reason=f"emulated board:
 @pytest.fixture(scope="module")
 def checked(artifacts, tmp_path_factory):
     out, dist = tmp_path_factory.mktemp("devices"), tmp_path_factory.mktemp("dist")
-    done = run_cli("device.emulated", "--cpu", CPU, "--artifacts", artifacts, "--dist", dist, "--out", out,
-                   timeout=2400)
+    done = run_cli(
+        "device.emulated", "--cpu", CPU, "--artifacts", artifacts, "--dist", dist, "--out", out, timeout=2400
+    )
     return out / f"emulated-{CPU}", done.stdout
 
 
@@ -55,22 +56,36 @@ def test_installs_offline_and_predicts_evaluates_and_benchmarks_on_arm(checked):
 
 @needs_board
 def test_no_network_inside(device):
-    done = device.run("python3 -c 'import socket; socket.create_connection((\"1.1.1.1\", 80), timeout=5)'",
-                      None, 120)
+    done = device.run(
+        "python3 -c 'import socket; socket.create_connection((\"1.1.1.1\", 80), timeout=5)'", None, 120
+    )
     assert done.returncode != 0 and b"Network is unreachable" in done.stderr
 
 
 @needs_board
 def test_the_host_archive_is_refused_naming_both_architectures(device, artifacts, tmp_path):
-    made = run_cli("device.bundle", "--target", "linux-x86_64", "--engine", "litert",
-                   "--artifacts", artifacts, "--out", tmp_path, "--json", timeout=900)
+    made = run_cli(
+        "device.bundle",
+        "--target",
+        "linux-x86_64",
+        "--engine",
+        "litert",
+        "--artifacts",
+        artifacts,
+        "--out",
+        tmp_path,
+        "--json",
+        timeout=900,
+    )
     archive = tmp_path / json.loads(made.stdout)["archive"]
     session = Session(device, archive.name.removesuffix(".tar.gz"))
     session.copy(archive, probe(device, 120), timeout=600)
     with pytest.raises(DeviceError) as refused:
         session.install(timeout=300)
-    assert refused.value.reason == ("installing: install.sh: this bundle is for x86_64, this device is "
-                                    "aarch64: build one for it with 'make bundle TARGET=linux-aarch64'")
+    assert refused.value.reason == (
+        "installing: install.sh: this bundle is for x86_64, this device is "
+        "aarch64: build one for it with 'make bundle TARGET=linux-aarch64'"
+    )
 
 
 @needs_board
@@ -85,8 +100,13 @@ def test_a_failed_root_build_leaves_nothing_behind(monkeypatch, tmp_path):
 
 def test_without_root_it_is_skipped_in_one_line(tmp_path):
     as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
-    done = subprocess.run([*as_nobody, sys.executable, "-m", "device.emulated", "--out", tmp_path / "out"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*as_nobody, sys.executable, "-m", "device.emulated", "--out", tmp_path / "out"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0 and done.stdout == ""
     assert done.stderr == "device-check skipped: needs root (debootstrap, chroot, unshare)\n"
     assert not (tmp_path / "out").exists()

@@ -23,7 +23,8 @@ SSHD = "/usr/sbin/sshd"
 DROP_AFTER = 1_000_000  # bytes from the client: the probe passes, the copy of the archive is cut
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not Path(SSHD).exists() or shutil.which("ssh") is None,
-    reason="needs root and OpenSSH (apt-get install openssh-server openssh-client; `make device-tools`)")
+    reason="needs root and OpenSSH (apt-get install openssh-server openssh-client; `make device-tools`)",
+)
 
 
 def free_port() -> int:
@@ -66,9 +67,17 @@ def keygen(path: Path) -> str:
 
 
 def host(alias: str, port: int, folder: Path, known: str = "known_hosts", **more) -> str:
-    lines = [f"Host {alias}", "  HostName 127.0.0.1", f"  Port {port}", "  User root",
-             f"  IdentityFile {folder}/id_user", "  IdentitiesOnly yes", "  IdentityAgent none",
-             f"  UserKnownHostsFile {folder}/{known}", "  StrictHostKeyChecking yes"]
+    lines = [
+        f"Host {alias}",
+        "  HostName 127.0.0.1",
+        f"  Port {port}",
+        "  User root",
+        f"  IdentityFile {folder}/id_user",
+        "  IdentitiesOnly yes",
+        "  IdentityAgent none",
+        f"  UserKnownHostsFile {folder}/{known}",
+        "  StrictHostKeyChecking yes",
+    ]
     return "\n".join(lines + [f"  {k} {v}" for k, v in more.items()]) + "\n"
 
 
@@ -95,15 +104,21 @@ def sshd(tmp_path_factory):
         f"Match LocalPort {port}\n  SetEnv HOME={folder}/home\n"
         f"Match LocalPort {drop_port}\n  SetEnv HOME={folder}/home-dropped\n"
         f"Match LocalPort {no_python_port}\n"
-        f"  SetEnv HOME={folder}/home-no-python PATH={bin_without_python}\n")
+        f"  SetEnv HOME={folder}/home-no-python PATH={bin_without_python}\n"
+    )
     proxy = dropping_proxy(drop_port)
-    (folder / "known_hosts").write_text("".join(f"[127.0.0.1]:{p} {host_key}\n"
-                                                for p in (port, proxy, no_python_port)))
+    (folder / "known_hosts").write_text(
+        "".join(f"[127.0.0.1]:{p} {host_key}\n" for p in (port, proxy, no_python_port))
+    )
     (folder / "known_hosts_other").write_text(f"[127.0.0.1]:{port} {other_key}\n")
     (folder / "ssh_config").write_text(
-        host("loopback", port, folder) + host("badkey", port, folder, "known_hosts_other")
-        + host("dropper", proxy, folder) + host("refused", free_port(), folder)
-        + host("nopython", no_python_port, folder) + host("slow", port, folder, ProxyCommand="sleep 30"))
+        host("loopback", port, folder)
+        + host("badkey", port, folder, "known_hosts_other")
+        + host("dropper", proxy, folder)
+        + host("refused", free_port(), folder)
+        + host("nopython", no_python_port, folder)
+        + host("slow", port, folder, ProxyCommand="sleep 30")
+    )
     Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation folder
     server = subprocess.Popen([SSHD, "-D", "-e", "-f", str(folder / "sshd_config")], stderr=subprocess.PIPE)
     deadline = time.monotonic() + 10
@@ -120,8 +135,13 @@ def sshd(tmp_path_factory):
 
 
 def bench_device(*args, timeout=900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "device.ssh", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "device.ssh", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def rows(out: Path) -> dict[str, dict]:
@@ -132,9 +152,24 @@ def rows(out: Path) -> dict[str, dict]:
 def ran(sshd, artifacts, tmp_path_factory):
     """One parallel run over the good host and every failing one."""
     out, dist = tmp_path_factory.mktemp("devices"), tmp_path_factory.mktemp("dist")
-    done = bench_device("loopback", "badkey", "refused", "dropper", "nopython", "--smoke", "--engine",
-                        "litert", "--ssh-config", sshd / "ssh_config", "--artifacts", artifacts,
-                        "--dist", dist, "--out", out)
+    done = bench_device(
+        "loopback",
+        "badkey",
+        "refused",
+        "dropper",
+        "nopython",
+        "--smoke",
+        "--engine",
+        "litert",
+        "--ssh-config",
+        sshd / "ssh_config",
+        "--artifacts",
+        artifacts,
+        "--dist",
+        dist,
+        "--out",
+        out,
+    )
     return done, out
 
 
@@ -153,12 +188,15 @@ def test_the_loopback_device_runs_everything_and_its_results_come_back(ran, sshd
     assert f"loopback: ok ({os.uname().machine}" in done.stdout
 
 
-@pytest.mark.parametrize(("alias", "reason"), [
-    ("badkey", "probing: Host key verification failed."),
-    ("refused", "probing: ssh: connect to host 127.0.0.1 port"),
-    ("dropper", "copying the bundle:"),
-    ("nopython", "has no python3"),
-])
+@pytest.mark.parametrize(
+    ("alias", "reason"),
+    [
+        ("badkey", "probing: Host key verification failed."),
+        ("refused", "probing: ssh: connect to host 127.0.0.1 port"),
+        ("dropper", "copying the bundle:"),
+        ("nopython", "has no python3"),
+    ],
+)
 def test_a_failing_device_is_a_row_with_its_reason(ran, alias, reason):
     done, out = ran
     assert done.returncode == 1
@@ -170,8 +208,13 @@ def test_a_failing_device_is_a_row_with_its_reason(ran, alias, reason):
 
 def test_report_merges_the_devices_with_the_failures_as_rows(ran, tmp_path):
     _, out = ran
-    done = subprocess.run([sys.executable, "-m", "device.report", "--devices", out, "--host", tmp_path],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "device.report", "--devices", out, "--host", tmp_path],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     text = (out / "report.md").read_text()
     assert text == done.stdout
@@ -181,18 +224,30 @@ def test_report_merges_the_devices_with_the_failures_as_rows(ran, tmp_path):
 
 def test_a_silent_host_times_out_as_a_row(sshd, artifacts, tmp_path):
     started = time.monotonic()
-    done = bench_device("slow", "--timeout", "3", "--ssh-config", sshd / "ssh_config",
-                        "--artifacts", artifacts, "--out", tmp_path)
+    done = bench_device(
+        "slow",
+        "--timeout",
+        "3",
+        "--ssh-config",
+        sshd / "ssh_config",
+        "--artifacts",
+        artifacts,
+        "--out",
+        tmp_path,
+    )
     assert done.returncode == 1 and time.monotonic() - started < 25
     assert rows(tmp_path)["slow"]["reason"] == "probing: no answer within 3 s"
 
 
-@pytest.mark.parametrize(("hosts", "line"), [
-    ([], "error: HOSTS is empty"),
-    (["pi@"], "error: HOSTS entry 'pi@' is not [user@]host"),
-    (["-oProxyCommand=touch /tmp/x"], "error: HOSTS entry '-oProxyCommand=touch /tmp/x' is not"),
-    (["pi@pi4", "me@pi4"], "error: HOSTS names pi4 more than once"),
-])
+@pytest.mark.parametrize(
+    ("hosts", "line"),
+    [
+        ([], "error: HOSTS is empty"),
+        (["pi@"], "error: HOSTS entry 'pi@' is not [user@]host"),
+        (["-oProxyCommand=touch /tmp/x"], "error: HOSTS entry '-oProxyCommand=touch /tmp/x' is not"),
+        (["pi@pi4", "me@pi4"], "error: HOSTS names pi4 more than once"),
+    ],
+)
 def test_hosts_empty_or_malformed_is_one_line(hosts, line, tmp_path):
     done = bench_device(*hosts, "--out", tmp_path / "out")
     assert done.returncode == 2 and done.stderr.startswith(line) and done.stderr.count("\n") == 1

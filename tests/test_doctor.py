@@ -21,7 +21,9 @@ def test_measures_every_variant_and_recommends_from_the_figures(artifacts):
     assert machine["libraries"]["numpy"] and machine["libraries"]["ai-edge-litert"] == "2.3.0"
     published = [e["variant"] for e in json.loads((artifacts / "manifest.json").read_text())["artifacts"]]
     runnable = {n for n in published if n in exported() and importlib.util.find_spec(format_of(n).module)}
-    assert set(rows) == runnable and {"tflite-float32", "tflite-int8", "onnx-float32", "onnx-int8"} <= runnable
+    assert (
+        set(rows) == runnable and {"tflite-float32", "tflite-int8", "onnx-float32", "onnx-int8"} <= runnable
+    )
     assert all(r["b1_seconds"] > 0 and r["images_per_second"] > 0 for r in rows.values())
     chosen = report["recommend"]
     assert chosen["latency"] == min(rows, key=lambda n: rows[n]["b1_seconds"])
@@ -34,8 +36,10 @@ def test_the_text_names_the_cpu_and_both_recommendations(artifacts):
 
 
 def test_imports_no_tensorflow(artifacts):
-    probe = run_python(f"import sys, runtime.doctor as d; d.main(['--artifacts', {str(artifacts)!r}, "
-                       "'--seconds', '0.2']); print('tensorflow' in sys.modules)")
+    probe = run_python(
+        f"import sys, runtime.doctor as d; d.main(['--artifacts', {str(artifacts)!r}, "
+        "'--seconds', '0.2']); print('tensorflow' in sys.modules)"
+    )
     assert probe.stdout.splitlines()[-1] == "False"
 
 
@@ -44,12 +48,18 @@ def test_no_manifest_is_one_line(tmp_path):
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "no manifest here" in done.stderr
 
 
-@pytest.mark.parametrize(("info", "env", "name"), [
-    ({"CPU part": "0xd08", "Model": "Raspberry Pi 4 Model B Rev 1.4"}, None,
-     "Raspberry Pi 4 Model B Rev 1.4, Cortex-A72"),
-    ({"CPU part": "0xd0b"}, None, "Cortex-A76"),
-    ({"model name": "AMD EPYC"}, "cortex-a72", "cortex-a72 (emulated by QEMU)"),
-])
+@pytest.mark.parametrize(
+    ("info", "env", "name"),
+    [
+        (
+            {"CPU part": "0xd08", "Model": "Raspberry Pi 4 Model B Rev 1.4"},
+            None,
+            "Raspberry Pi 4 Model B Rev 1.4, Cortex-A72",
+        ),
+        ({"CPU part": "0xd0b"}, None, "Cortex-A76"),
+        ({"model name": "AMD EPYC"}, "cortex-a72", "cortex-a72 (emulated by QEMU)"),
+    ],
+)
 def test_arm_cpu_names(monkeypatch, info, env, name):
     monkeypatch.delenv("QEMU_CPU", raising=False)
     if env:
@@ -63,8 +73,10 @@ def test_x86_features_come_from_the_flags():
 
 
 def test_recommendation_says_why():
-    rows = [{"variant": "tflite-int8", "b1_seconds": 2e-6, "images_per_second": 1e6},
-            {"variant": "onnx-float32", "b1_seconds": 9e-6, "images_per_second": 2e6}]
+    rows = [
+        {"variant": "tflite-int8", "b1_seconds": 2e-6, "images_per_second": 1e6},
+        {"variant": "onnx-float32", "b1_seconds": 9e-6, "images_per_second": 2e6},
+    ]
     chosen = recommend(rows, ["dotprod", "asimd"])
     assert chosen["latency"] == "tflite-int8"
     assert chosen["latency_why"].startswith("2.0 us against onnx-float32 9.0 us")

@@ -12,8 +12,13 @@ from tests.conftest import ROOT
 @pytest.mark.slow
 def test_make_train_export_real_recipe(tmp_path, test_set, keras):
     folder = tmp_path / "artifacts"
-    result = subprocess.run(["make", "train", "export", f"ARTIFACTS={folder}"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        ["make", "train", "export", f"ARTIFACTS={folder}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     train = json.loads((folder / "train.json").read_text())
     assert (train["epochs"], train["batch_size"]) == (10, 32)

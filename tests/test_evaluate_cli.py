@@ -39,8 +39,10 @@ def evaluated(artifacts, tmp_path_factory):
 def expected_grid_size(tiles: int) -> tuple[int, int]:
     columns = min(report.COLUMNS, tiles)
     rows = math.ceil(tiles / columns)
-    return (report.GAP + columns * (report.TILE_W + report.GAP),
-            report.HEADER + rows * (report.TILE_H + report.GAP))
+    return (
+        report.GAP + columns * (report.TILE_W + report.GAP),
+        report.HEADER + rows * (report.TILE_H + report.GAP),
+    )
 
 
 def test_figures_equal_the_manifest(artifacts, evaluated):
@@ -68,7 +70,7 @@ def test_plain_table_names_every_variant_with_its_figures(artifacts, tmp_path):
     int8 = [name for name in exported() if VARIANTS[name].precision == "int8"]
     for label in CLASSES:  # the per-class table: one row per class, Keras plus four variants
         (row,) = [line for line in lines if line.startswith(label + " ")]
-        cells = iter(row[len(label):].split())
+        cells = iter(row[len(label) :].split())
         keras = float(next(cells))
         for name in exported():
             accuracy = float(next(cells))
@@ -95,8 +97,11 @@ def test_disagreement_grids_show_the_disagreeing_images(evaluated, test_set, art
         assert picture.size == expected_grid_size(min(count, report.MAX_TILES))
         # The first tile is the lowest-index disagreeing test image, enlarged without blurring.
         first = int(np.flatnonzero(_variant_top1(artifacts, row["variant"], images) != keras_top1)[0])
-        tile = np.asarray(picture.crop((report.GAP, report.HEADER, report.GAP + report.TILE_W,
-                                        report.HEADER + report.TILE_W)))
+        tile = np.asarray(
+            picture.crop(
+                (report.GAP, report.HEADER, report.GAP + report.TILE_W, report.HEADER + report.TILE_W)
+            )
+        )
         assert np.array_equal(tile, np.kron(images[first], np.ones((report.SCALE, report.SCALE), np.uint8)))
 
 
@@ -107,14 +112,17 @@ def _variant_top1(artifacts, name, images):
 def test_grid_is_capped_and_a_perfect_variant_says_so(test_set):
     images, labels = test_set
     keras_top1 = labels.copy()
-    grid = report.disagreement_grid("x", images, np.arange(250), labels, keras_top1,
-                                    (labels[:250] + 1) % 10, list(CLASSES), len(labels))
+    grid = report.disagreement_grid(
+        "x", images, np.arange(250), labels, keras_top1, (labels[:250] + 1) % 10, list(CLASSES), len(labels)
+    )
     assert grid.size == expected_grid_size(report.MAX_TILES)
-    seven = report.disagreement_grid("x", images, np.arange(7), labels, keras_top1,
-                                     labels[:7], list(CLASSES), len(labels))
+    seven = report.disagreement_grid(
+        "x", images, np.arange(7), labels, keras_top1, labels[:7], list(CLASSES), len(labels)
+    )
     assert seven.size == expected_grid_size(7)
-    none = report.disagreement_grid("x", images, np.arange(0), labels, keras_top1,
-                                    labels[:0], list(CLASSES), len(labels))
+    none = report.disagreement_grid(
+        "x", images, np.arange(0), labels, keras_top1, labels[:0], list(CLASSES), len(labels)
+    )
     assert none.size == (640, report.HEADER + 24)
 
 
@@ -124,7 +132,7 @@ def test_class_chart_shows_every_variant(evaluated):
     with Image.open(out / "per-class-accuracy.png") as chart:
         assert chart.format == "PNG" and chart.size == (1100, 520)
         colours = {colour for _, colour in chart.convert("RGB").getcolors(1 << 16)}
-    assert set(report.PALETTE[:len(exported())]) <= colours  # a dot colour per variant
+    assert set(report.PALETTE[: len(exported())]) <= colours  # a dot colour per variant
 
 
 def test_a_worse_variant_with_a_matching_checksum_fails(artifacts_copy):
@@ -185,18 +193,23 @@ def test_model_picks_one_variant(artifacts, tmp_path):
 def test_one_variant_leaves_the_chart_of_all_in_place_and_says_1_variant(artifacts, tmp_path):
     run_cli("runtime.evaluate", "--artifacts", artifacts, "--out", tmp_path)
     every = (tmp_path / "per-class-accuracy.png").read_bytes()
-    result = run_cli("runtime.evaluate", "--artifacts", artifacts, "--out", tmp_path,
-                     "--model", "tflite-int8")
+    result = run_cli(
+        "runtime.evaluate", "--artifacts", artifacts, "--out", tmp_path, "--model", "tflite-int8"
+    )
     assert (tmp_path / "per-class-accuracy.png").read_bytes() == every
     assert (tmp_path / "per-class-accuracy-tflite-int8.png").is_file()
     assert result.stdout.splitlines()[-1] == "1 variant within tolerance"
 
 
-@pytest.mark.parametrize("args, status, message", [
-    (["--model", "keras"], 2, "keras needs TensorFlow"),
-    (["--model", "tflite-float16"], 2, "runnable variants are"),
-    (["--threads", "0"], 2, "positive whole number"),
-], ids=["keras", "unknown-variant", "zero-threads"])
+@pytest.mark.parametrize(
+    "args, status, message",
+    [
+        (["--model", "keras"], 2, "keras needs TensorFlow"),
+        (["--model", "tflite-float16"], 2, "runnable variants are"),
+        (["--threads", "0"], 2, "positive whole number"),
+    ],
+    ids=["keras", "unknown-variant", "zero-threads"],
+)
 def test_usage_errors(artifacts, tmp_path, args, status, message):
     result = run_cli("runtime.evaluate", "--artifacts", artifacts, "--out", tmp_path, *args, check=False)
     assert result.returncode == status and message in result.stderr and result.stdout == ""
@@ -212,10 +225,14 @@ def test_model_keras_is_the_same_usage_error_in_evaluate_and_predict(tmp_path, c
     assert line.startswith(f"python -m {cli}: error: --model keras needs TensorFlow; the runtime runs ")
 
 
-@pytest.mark.parametrize("damage, message", [
-    ("no-manifest", "no manifest here"),
-    ("reference", "checksum mismatch"),
-], ids=["no-manifest", "tampered-reference"])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("no-manifest", "no manifest here"),
+        ("reference", "checksum mismatch"),
+    ],
+    ids=["no-manifest", "tampered-reference"],
+)
 def test_bad_inputs_get_one_line(artifacts_copy, damage, message):
     if damage == "no-manifest":
         (artifacts_copy / MANIFEST).unlink()

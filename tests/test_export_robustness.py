@@ -30,7 +30,7 @@ from export.publish import LOCK, ExportLock
 from runtime.manifest import MANIFEST, Manifest
 from tests.conftest import ROOT, run_cli, run_python
 
-KILLS = (["start"] * 7 + ["writing"] * 9 + ["manifest"] * 2 + ["swapped"] * 2)  # 20 kills
+KILLS = ["start"] * 7 + ["writing"] * 9 + ["manifest"] * 2 + ["swapped"] * 2  # 20 kills
 SEED = 20261128  # the moments are random but repeatable: a failure names its kill
 WAIT = 180  # seconds an export may take here before the test gives up on it
 EXPECTED_NAMES = {MANIFEST, "model.keras", "train.json"}  # and .export.lock while an export runs
@@ -61,8 +61,12 @@ def published(folder: Path) -> set[str]:
 
 def start(folder: Path, log: Path) -> subprocess.Popen:
     with open(log, "w") as out:  # a file, not a pipe: an unread pipe could block the export
-        return subprocess.Popen([sys.executable, "-m", "export", "--artifacts", str(folder)], cwd=ROOT,
-                                stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "export", "--artifacts", str(folder)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def wait_for(process: subprocess.Popen, ready, pause: float) -> bool:
@@ -131,11 +135,15 @@ def test_export_killed_at_random_moments_always_leaves_a_consistent_set(artifact
     folders = [artifacts_copy, Path(shutil.copytree(artifacts, tmp_path / "second"))]
     moments = random.Random(SEED).sample(KILLS, len(KILLS))
     with ThreadPoolExecutor(len(folders)) as pool:
-        runs = [pool.submit(kill_repeatedly, folder, moments[i::2], random.Random(SEED + i), tmp_path)
-                for i, folder in enumerate(folders)]
+        runs = [
+            pool.submit(kill_repeatedly, folder, moments[i::2], random.Random(SEED + i), tmp_path)
+            for i, folder in enumerate(folders)
+        ]
         landed = sum((run.result() for run in runs), Counter())
-        print(f"\nkills survived: {sum(landed.values())}; landed: "
-              + ", ".join(f"{n} {where}" for where, n in landed.most_common()))
+        print(
+            f"\nkills survived: {sum(landed.values())}; landed: "
+            + ", ".join(f"{n} {where}" for where, n in landed.most_common())
+        )
         assert sum(n for where, n in landed.items() if where != "finished before the kill") >= 15
         # a rerun succeeds and removes every leftover
         list(pool.map(lambda folder: run_cli("export", "--artifacts", folder), folders))
@@ -158,8 +166,10 @@ def test_a_second_export_is_refused_while_the_first_is_writing(artifacts_copy, t
         first.send_signal(signal.SIGCONT)
         first.wait(timeout=WAIT)
     assert second.returncode == 1 and "Traceback" not in second.stderr and second.stdout == ""
-    assert second.stderr.strip().splitlines()[-1] == \
-        f"error: {folder}: another export (pid {first.pid}) is writing here; wait for it to end"
+    assert (
+        second.stderr.strip().splitlines()[-1]
+        == f"error: {folder}: another export (pid {first.pid}) is writing here; wait for it to end"
+    )
     assert first.returncode == 0, (tmp_path / "first.log").read_text()
     (run,) = published(folder)  # the first export's set, whole, and nothing of the second
     assert folder / run in set(folder.glob("run-*")) - runs_before
@@ -230,10 +240,12 @@ def test_export_loads_keras_in_safe_mode_so_python_code_in_a_model_never_runs(tm
 
 def edited(change):
     """A change of the manifest's data, as a change of its text."""
+
     def edit(text: str) -> str:
         data = json.loads(text)
         change(data)
         return json.dumps(data)
+
     return edit
 
 
@@ -248,12 +260,18 @@ DAMAGED_MANIFESTS = {  # name -> (change to the manifest's text, what the refusa
     "a list": (lambda text: "[]", "not a manifest: it needs the keys"),
     "artifacts not a list": (edited(lambda d: d.update(artifacts={"tflite-int8": {}})), "must be a list"),
     "sha256 missing": (edited(lambda d: tflite_int8_entry(d).update(sha256=None)), "must be text"),
-    "path outside": (edited(lambda d: tflite_int8_entry(d).update(path="../../../../etc/passwd")),
-                     "points outside"),
-    "path with NUL": (edited(lambda d: tflite_int8_entry(d).update(path="run\x00/model.tflite")),
-                      "not usable"),
-    "variant missing": (edited(lambda d: d["artifacts"].remove(tflite_int8_entry(d))),
-                        "has no variant 'tflite-int8'"),
+    "path outside": (
+        edited(lambda d: tflite_int8_entry(d).update(path="../../../../etc/passwd")),
+        "points outside",
+    ),
+    "path with NUL": (
+        edited(lambda d: tflite_int8_entry(d).update(path="run\x00/model.tflite")),
+        "not usable",
+    ),
+    "variant missing": (
+        edited(lambda d: d["artifacts"].remove(tflite_int8_entry(d))),
+        "has no variant 'tflite-int8'",
+    ),
 }
 
 

@@ -25,8 +25,11 @@ def reference_object(size=(60, 40)) -> Image.Image:
 def test_every_test_array_is_unchanged(test_set):
     """Also with invert=False (--no-invert), which says what Fashion-MNIST is: light on dark."""
     images, _ = test_set
-    changed = [i for i, x in enumerate(images)
-               if not (np.array_equal(prepare(x), x) and np.array_equal(prepare(x, invert=False), x))]
+    changed = [
+        i
+        for i, x in enumerate(images)
+        if not (np.array_equal(prepare(x), x) and np.array_equal(prepare(x, invert=False), x))
+    ]
     assert changed == []
 
 
@@ -85,19 +88,27 @@ def test_large_jpeg_is_decoded_at_reduced_scale(tmp_path):
     photo = reference_object((7500, 5000))
     assert photo.width * photo.height > MAX_PIXELS
     photo.save(tmp_path / "phone.jpg", quality=85)
-    assert np.abs(read_image(tmp_path / "phone.jpg").astype(int) - prepare(reference_object()).astype(int)
-                  ).mean() < 8
+    assert (
+        np.abs(
+            read_image(tmp_path / "phone.jpg").astype(int) - prepare(reference_object()).astype(int)
+        ).mean()
+        < 8
+    )
 
 
-@pytest.mark.parametrize("convert", [
-    lambda a: a.astype(np.float32) / 255,
-    lambda a: a.astype(np.float64) / 255,
-    lambda a: a.astype(np.uint16) * 257,
-    lambda a: a.astype(np.int64),
-    lambda a: a[..., np.newaxis],
-    lambda a: np.repeat(a[..., np.newaxis], 3, axis=2),
-    lambda a: np.dstack([a, a, a, np.full_like(a, 255)]),
-], ids=["float32", "float64", "uint16", "int64", "HxWx1", "RGB", "RGBA"])
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda a: a.astype(np.float32) / 255,
+        lambda a: a.astype(np.float64) / 255,
+        lambda a: a.astype(np.uint16) * 257,
+        lambda a: a.astype(np.int64),
+        lambda a: a[..., np.newaxis],
+        lambda a: np.repeat(a[..., np.newaxis], 3, axis=2),
+        lambda a: np.dstack([a, a, a, np.full_like(a, 255)]),
+    ],
+    ids=["float32", "float64", "uint16", "int64", "HxWx1", "RGB", "RGBA"],
+)
 def test_arrays_of_every_pixel_type_give_the_same_input(test_set, convert):
     x = test_set[0][7]
     assert np.array_equal(prepare(convert(x)), x)
@@ -108,20 +119,35 @@ def test_boolean_array_is_black_and_white():
     assert np.array_equal(prepare(mask), prepare(reference_object()))
 
 
-@pytest.mark.parametrize("array, reason", [
-    (np.full((28, 28), 1.5), "within 0..1"),
-    (np.full((28, 28), np.nan), "finite"),
-    (np.full((28, 28), 300), "within 0..255"),
-    (np.full((28, 28), -1, np.int8), "within 0..255"),
-    (np.zeros((28, 28), np.complex64), "unsupported pixel type"),
-    (np.array(["a"]), "shaped"),
-    (np.zeros((28, 28, 2), np.uint8), "shaped"),
-    (np.zeros((0, 28), np.uint8), "no pixels"),
-    (np.zeros((2, 28, 28, 1)), "shaped"),
-    (np.zeros((28, 28), np.uint8), "nothing stands out"),
-    ([[0, 1], [2]], "not an array of pixels"),
-], ids=["float>1", "nan", "int>255", "negative", "complex", "strings", "2-channel", "empty", "4-d",
-        "blank", "ragged"])
+@pytest.mark.parametrize(
+    "array, reason",
+    [
+        (np.full((28, 28), 1.5), "within 0..1"),
+        (np.full((28, 28), np.nan), "finite"),
+        (np.full((28, 28), 300), "within 0..255"),
+        (np.full((28, 28), -1, np.int8), "within 0..255"),
+        (np.zeros((28, 28), np.complex64), "unsupported pixel type"),
+        (np.array(["a"]), "shaped"),
+        (np.zeros((28, 28, 2), np.uint8), "shaped"),
+        (np.zeros((0, 28), np.uint8), "no pixels"),
+        (np.zeros((2, 28, 28, 1)), "shaped"),
+        (np.zeros((28, 28), np.uint8), "nothing stands out"),
+        ([[0, 1], [2]], "not an array of pixels"),
+    ],
+    ids=[
+        "float>1",
+        "nan",
+        "int>255",
+        "negative",
+        "complex",
+        "strings",
+        "2-channel",
+        "empty",
+        "4-d",
+        "blank",
+        "ragged",
+    ],
+)
 def test_arrays_that_are_not_pixels_are_refused_by_name(array, reason):
     with pytest.raises(ImageError, match=reason) as caught:
         prepare(array, name="camera frame")

@@ -20,8 +20,9 @@ ARENA_STEP = 16  # smallest_arena's resolution, bytes
 
 
 def entry(artifacts, name):
-    return next(e for e in json.loads((artifacts / "manifest.json").read_text())["artifacts"]
-                if e["variant"] == name)
+    return next(
+        e for e in json.loads((artifacts / "manifest.json").read_text())["artifacts"] if e["variant"] == name
+    )
 
 
 def raw_scores(predictor, images):
@@ -43,8 +44,10 @@ def test_micro_model_is_batch_one_int8_with_only_the_ops_it_needs(artifacts):
     data = (artifacts / entry(artifacts, "tflite-int8-micro")["path"]).read_bytes()
     model = tflm.convert_bytearray_to_object(bytearray(data))
     names = {v: k for k, v in vars(tflm.schema_fb.BuiltinOperator).items() if not k.startswith("_")}
-    ops = [names[tflm.get_builtin_code_from_operator_code(model.operatorCodes[op.opcodeIndex])]
-           for op in model.subgraphs[0].operators]
+    ops = [
+        names[tflm.get_builtin_code_from_operator_code(model.operatorCodes[op.opcodeIndex])]
+        for op in model.subgraphs[0].operators
+    ]
     assert set(ops) <= {"RESHAPE", "FULLY_CONNECTED", "SOFTMAX"} and ops.count("RESHAPE") <= 1, ops
     interpreter = tflm.Interpreter.from_bytes(data)
     assert list(interpreter.get_input_details(0)["shape"]) == [1, 28, 28]
@@ -69,8 +72,9 @@ def test_model_data_c_holds_the_flatbuffer_aligned(artifacts, tmp_path):
     assert bytes(int(h, 16) for h in re.findall(r"0x([0-9a-f]{2})", text)) == data
     assert f"g_fmnist_model_len = {len(data)};" in text
     if shutil.which("cc"):
-        subprocess.run(["cc", "-std=c99", "-Wall", "-Werror", "-c", str(source), "-o", str(tmp_path / "m.o")],
-                       check=True)
+        subprocess.run(
+            ["cc", "-std=c99", "-Wall", "-Werror", "-c", str(source), "-o", str(tmp_path / "m.o")], check=True
+        )
 
 
 def test_generated_c_is_dependency_free_with_the_promised_api(artifacts):
@@ -161,8 +165,10 @@ def test_export_without_a_c_compiler_publishes_the_rest_and_says_why_in_one_line
     env = {**os.environ, "CC": "no-such-compiler"}
     result = run_cli("export", "--artifacts", artifacts_copy, env=env)
     skipped = [line for line in result.stdout.splitlines() if line.startswith("c-int8")]
-    assert [line.split() for line in skipped] == ["c-int8 skipped: no C compiler (no-such-compiler) on PATH "
-                                                  "to build its shared library; install gcc".split()]
+    assert [line.split() for line in skipped] == [
+        "c-int8 skipped: no C compiler (no-such-compiler) on PATH "
+        "to build its shared library; install gcc".split()
+    ]
     manifest = json.loads((artifacts_copy / "manifest.json").read_text())
     names = [e["variant"] for e in manifest["artifacts"]]
     assert "c-int8" not in names and "tflite-int8-micro" in names

@@ -50,10 +50,19 @@ def trained(keras, layers, path, classes=10, logits=False):
 @pytest.fixture(scope="module")
 def cnn(keras, tmp_path_factory):
     layers = keras.layers
-    return trained(keras, [keras.Input((28, 28, 1)), layers.Conv2D(8, 3, activation="relu"),
-                           layers.MaxPooling2D(), layers.BatchNormalization(), layers.Dropout(0.2),
-                           layers.Flatten(), layers.Dense(10, activation="softmax")],
-                   tmp_path_factory.mktemp("cnn") / "cnn.keras")
+    return trained(
+        keras,
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(8, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.BatchNormalization(),
+            layers.Dropout(0.2),
+            layers.Flatten(),
+            layers.Dense(10, activation="softmax"),
+        ],
+        tmp_path_factory.mktemp("cnn") / "cnn.keras",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +78,18 @@ def cnn_export(cnn, tmp_path_factory):
 def five_export(keras, tmp_path_factory):
     """A 5-class model that gives logits, exported with its class names: (folder, stdout)."""
     folder = tmp_path_factory.mktemp("five")
-    model = trained(keras, [keras.Input((28, 28)), keras.layers.Flatten(),
-                            keras.layers.Dense(32, activation="relu"), keras.layers.Dense(5)],
-                    folder / "five.keras", classes=5, logits=True)
+    model = trained(
+        keras,
+        [
+            keras.Input((28, 28)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(5),
+        ],
+        folder / "five.keras",
+        classes=5,
+        logits=True,
+    )
     (folder / "labels.txt").write_text("\n".join(FIVE) + "\n")
     result = run_cli("export", "--model", model, "--classes", folder / "labels.txt", "--out", folder / "out")
     print(result.stdout)
@@ -94,8 +112,14 @@ def test_a_cnn_passes_the_gate_in_every_variant(cnn, cnn_export):
     keras_accuracy = manifest["artifacts"][0]["accuracy"]
     assert keras_accuracy > 0.6  # it learnt something: the int8 variants have a real accuracy to keep
     for entry in manifest["artifacts"][1:]:
-        figures = Figures(entry["accuracy"], entry["agreement"], entry["max_abs_diff"], 0,
-                                         entry["per_class_accuracy"], np.arange(0))
+        figures = Figures(
+            entry["accuracy"],
+            entry["agreement"],
+            entry["max_abs_diff"],
+            0,
+            entry["per_class_accuracy"],
+            np.arange(0),
+        )
         assert violations(VARIANTS[entry["variant"]], figures, keras_accuracy) == [], entry["variant"]
         (line,) = [line for line in stdout.splitlines() if line.split()[:1] == [entry["variant"]]]
         assert line.endswith(" ok")
@@ -129,9 +153,22 @@ def test_evaluate_benchmark_and_bundle_work_on_the_cnn(cnn_export, tmp_path):
     assert evaluated["ok"] and [row["variant"] for row in evaluated["variants"]] == expressible()
     for row in evaluated["variants"]:
         assert row["accuracy"] == entries[row["variant"]]["accuracy"]
-    bench = subprocess.run([sys.executable, "-m", "pytest", "--benchmark", "--smoke", f"--artifacts={out}",
-                            f"--report-dir={tmp_path}", "benchmarks/test_latency.py"],
-                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+    bench = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--benchmark",
+            "--smoke",
+            f"--artifacts={out}",
+            f"--report-dir={tmp_path}",
+            "benchmarks/test_latency.py",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bench.returncode == 0, bench.stdout[-3000:]
     report = json.loads((tmp_path / "benchmark.json").read_text())["fmnist_edge"]
     rows = {row["variant"]: row for row in report["rows"]}
@@ -199,17 +236,28 @@ def not_a_model(keras, path):
 
 
 REFUSED = {  # name -> (how to make the file, the reason after "error: PATH: ")
-    "32x32": (lambda keras, path: saved(keras, path, keras.Input((32, 32))),
-              "expects input shape [batch, 32, 32], not [batch, 28, 28] or [batch, 28, 28, 1]"),
-    "28x28x3": (lambda keras, path: saved(keras, path, keras.Input((28, 28, 3))),
-                "expects input shape [batch, 28, 28, 3], not [batch, 28, 28] or [batch, 28, 28, 1]"),
-    "two inputs": (two_inputs, "has 2 inputs and 1 outputs; a classifier here takes one batch of 28x28 "
-                               "images and gives one row of class scores"),
-    "lambda": (lambda_layer,
-               "Keras cannot load it safely: Requested the deserialization of a `Lambda` layer "
-               "whose `function` is a Python lambda"),
-    "converter": (bicubic,
-                  "cannot be exported to tflite-float32: the converter does not support ResizeBicubic"),
+    "32x32": (
+        lambda keras, path: saved(keras, path, keras.Input((32, 32))),
+        "expects input shape [batch, 32, 32], not [batch, 28, 28] or [batch, 28, 28, 1]",
+    ),
+    "28x28x3": (
+        lambda keras, path: saved(keras, path, keras.Input((28, 28, 3))),
+        "expects input shape [batch, 28, 28, 3], not [batch, 28, 28] or [batch, 28, 28, 1]",
+    ),
+    "two inputs": (
+        two_inputs,
+        "has 2 inputs and 1 outputs; a classifier here takes one batch of 28x28 "
+        "images and gives one row of class scores",
+    ),
+    "lambda": (
+        lambda_layer,
+        "Keras cannot load it safely: Requested the deserialization of a `Lambda` layer "
+        "whose `function` is a Python lambda",
+    ),
+    "converter": (
+        bicubic,
+        "cannot be exported to tflite-float32: the converter does not support ResizeBicubic",
+    ),
     "missing": (lambda keras, path: path, "no such file"),
     "not a model": (not_a_model, "not a Keras model file: a .keras file is a zip archive, this is not"),
     "a folder": (lambda keras, path: path.mkdir() or path, "not a Keras model file (expected my.keras"),

@@ -34,13 +34,14 @@ def product_photo(x: np.ndarray, colour, background, size=(400, 500)) -> np.ndar
     photo = np.empty((height, width, 3), np.float32)
     photo[:] = background
     top, left = height // 3, width // 6
-    region = photo[top:top + side, left:left + side]
+    region = photo[top : top + side, left : left + side]
     region[:] = region * (1 - alpha[..., None]) + np.float32(colour) * alpha[..., None]
     return np.rint(photo).astype(np.uint8)
 
 
 ISSUE_CASES = [("white", 255, g) for g in (128, 160, 200, 230)] + [
-    (name, colour, g) for name, colour in (("black", 0), ("red", (200, 20, 30))) for g in (60, 100)]
+    (name, colour, g) for name, colour in (("black", 0), ("red", (200, 20, 30))) for g in (60, 100)
+]
 
 
 @pytest.mark.parametrize("name, colour, grey", ISSUE_CASES, ids=[f"{n} on {g}" for n, _, g in ISSUE_CASES])
@@ -79,15 +80,21 @@ def test_no_fit_keeps_the_framing():
     assert prepare(canvas).min() > 200  # fitted, the square fills the frame
 
 
-@pytest.mark.parametrize("make, levels", [
-    (lambda: np.pad(np.full((20, 20), 131, np.uint8), ((40, 40), (50, 50)), constant_values=128),
-     "3"),
-    (lambda: np.broadcast_to(np.linspace(40, 220, 300, dtype=np.float32) / 255, (200, 300)), "[01]"),
-    (lambda: np.dstack([np.full((80, 80), v, np.uint8) for v in (200, 30, 40)]), "0"),
-], ids=["faint square", "gradient only", "red only"])
+@pytest.mark.parametrize(
+    "make, levels",
+    [
+        (lambda: np.pad(np.full((20, 20), 131, np.uint8), ((40, 40), (50, 50)), constant_values=128), "3"),
+        (lambda: np.broadcast_to(np.linspace(40, 220, 300, dtype=np.float32) / 255, (200, 300)), "[01]"),
+        (lambda: np.dstack([np.full((80, 80), v, np.uint8) for v in (200, 30, 40)]), "0"),
+    ],
+    ids=["faint square", "gradient only", "red only"],
+)
 def test_refusal_says_what_was_measured(make, levels):
-    with pytest.raises(ImageError, match=f"nothing stands out from the background: the image differs from it "
-                                         f"by {levels} grey levels at most"):
+    with pytest.raises(
+        ImageError,
+        match=f"nothing stands out from the background: the image differs from it "
+        f"by {levels} grey levels at most",
+    ):
         prepare(make(), name="flat.png")
 
 
@@ -103,7 +110,8 @@ def test_cli_options_reach_the_preprocessing(artifacts, tmp_path):
     refused = run_cli("runtime.predict", "--artifacts", artifacts, "--no-invert", dark_on_white, check=False)
     assert refused.returncode == 1 and refused.stderr.strip() == (
         f"{dark_on_white}: nothing stands out from the background: the image is lighter than it by 0 grey "
-        "levels at most")
+        "levels at most"
+    )
     for options in (["--invert"], ["--no-fit"], []):
         result = run_cli("runtime.predict", "--artifacts", artifacts, *options, dark_on_white)
         assert result.stdout.startswith(f"{dark_on_white}: "), options
@@ -115,8 +123,10 @@ def test_28x28_images_on_another_background_come_back_as_their_original(test_set
     opacity = images[..., None].astype(np.float32) / 255
     for background, colour in ((128, 255), ((100, 100, 100), (220, 30, 40))):
         rendered = np.rint(np.float32(background) * (1 - opacity) + np.float32(colour) * opacity)
-        close = [np.abs(prepare(r.astype(np.uint8).squeeze()).astype(int) - x).max() <= 2
-                 for r, x in zip(rendered, images, strict=True)]
+        close = [
+            np.abs(prepare(r.astype(np.uint8).squeeze()).astype(int) - x).max() <= 2
+            for r, x in zip(rendered, images, strict=True)
+        ]
         assert np.mean(close) >= 0.95, background
 
 
@@ -126,5 +136,5 @@ def test_an_object_touching_the_border_keeps_its_class(test_set, artifacts):
     shirts = images[np.flatnonzero(labels == CLASSES.index("T-shirt/top"))[:40]]
     predictor = runtime.load(artifacts, variant="tflite-float32")
     top, side = 500 // 3, 240  # where product_photo puts the object in its 400x500 photo
-    photos = [prepare(product_photo(x, (30, 60, 170), 200)[top:top + side]) for x in shirts]
+    photos = [prepare(product_photo(x, (30, 60, 170), 200)[top : top + side]) for x in shirts]
     assert (predictor.classify(np.stack(photos)) == predictor.classify(shirts)).mean() >= 0.9

@@ -26,12 +26,18 @@ def photos(test_set, tmp_path_factory):
     """Six test images as PNG: two at the top, four in nested folders beside a non-image file."""
     folder = tmp_path_factory.mktemp("photos")
     (folder / "shoes" / "boots").mkdir(parents=True)
-    paths = [folder / "a.png", folder / "b.png", folder / "shoes" / "c.png", folder / "shoes" / "d.PNG",
-             folder / "shoes" / "boots" / "e.png", folder / "shoes" / "boots" / "f.png"]
+    paths = [
+        folder / "a.png",
+        folder / "b.png",
+        folder / "shoes" / "c.png",
+        folder / "shoes" / "d.PNG",
+        folder / "shoes" / "boots" / "e.png",
+        folder / "shoes" / "boots" / "f.png",
+    ]
     for path, image in zip(paths, test_set[0], strict=False):
         Image.fromarray(image).save(path, format="PNG")
     (folder / "shoes" / "notes.txt").write_text("not an image, and not looked at\n")
-    return folder, paths, test_set[0][:len(paths)]
+    return folder, paths, test_set[0][: len(paths)]
 
 
 def test_one_image_one_readable_line(artifacts, photos):
@@ -45,8 +51,17 @@ def test_one_image_one_readable_line(artifacts, photos):
 
 def test_folders_recursively_with_top_k_as_json(artifacts, photos):
     folder, paths, images = photos
-    result = run_cli("runtime.predict", "--artifacts", artifacts, "--model", "onnx-float32",
-                     "--top-k", "3", "--json", folder)
+    result = run_cli(
+        "runtime.predict",
+        "--artifacts",
+        artifacts,
+        "--model",
+        "onnx-float32",
+        "--top-k",
+        "3",
+        "--json",
+        folder,
+    )
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert sorted(row["path"] for row in rows) == sorted(map(str, paths))
     expected = runtime.load(artifacts, variant="onnx-float32").predict(images)
@@ -55,8 +70,9 @@ def test_folders_recursively_with_top_k_as_json(artifacts, photos):
         assert [k["class_id"] for k in row["top_k"]] == list(np.argsort(-p, kind="stable")[:3])
         assert (row["class_id"], row["label"]) == (row["top_k"][0]["class_id"], CLASSES[row["class_id"]])
         assert row["probability"] == pytest.approx(float(p.max()), abs=1e-6)
-        assert [k["probability"] for k in row["top_k"]] == sorted((k["probability"] for k in row["top_k"]),
-                                                                   reverse=True)
+        assert [k["probability"] for k in row["top_k"]] == sorted(
+            (k["probability"] for k in row["top_k"]), reverse=True
+        )
 
 
 @pytest.mark.parametrize("variant", ["tflite-float32", "onnx-int8"])
@@ -72,24 +88,39 @@ def test_bad_images_are_reported_and_the_others_still_predicted(artifacts, photo
     _, paths, _ = photos
     (tmp_path / "empty").mkdir()
     (tmp_path / "fake.png").write_text("hello")
-    result = run_cli("runtime.predict", "--artifacts", artifacts, paths[0], tmp_path / "missing.png",
-                     tmp_path / "fake.png", tmp_path / "empty", paths[1], check=False)
+    result = run_cli(
+        "runtime.predict",
+        "--artifacts",
+        artifacts,
+        paths[0],
+        tmp_path / "missing.png",
+        tmp_path / "fake.png",
+        tmp_path / "empty",
+        paths[1],
+        check=False,
+    )
     assert result.returncode == 1
     assert [line.split(": ")[0] for line in result.stdout.splitlines()] == [str(paths[0]), str(paths[1])]
-    assert problems(result) == [f"{tmp_path / 'missing.png'}: no such file or directory",
-                                f"{tmp_path / 'fake.png'}: a text file, not an image",
-                                f"{tmp_path / 'empty'}: no images in this folder or below (looked for "
-                                ".png .jpg .jpeg .gif .bmp .tif .tiff .webp .ppm .pgm .pbm)"]
+    assert problems(result) == [
+        f"{tmp_path / 'missing.png'}: no such file or directory",
+        f"{tmp_path / 'fake.png'}: a text file, not an image",
+        f"{tmp_path / 'empty'}: no images in this folder or below (looked for "
+        ".png .jpg .jpeg .gif .bmp .tif .tiff .webp .ppm .pgm .pbm)",
+    ]
 
 
-@pytest.mark.parametrize("args, message", [
-    ([], "the following arguments are required: IMAGE"),
-    (["--model", "tflite-in8", "x.png"], "--model 'tflite-in8' is neither a variant"),
-    (["--top-k", "0", "x.png"], "must be 1 or more"),
-    (["--model", "keras", "x.png"], "--model keras needs TensorFlow; the runtime runs tflite-float32"),
-    (["--threads", "two", "x.png"], "invalid positive value"),
-    (["--colour", "x.png"], "unrecognized arguments: --colour"),
-], ids=["no images", "unknown variant", "top-k 0", "keras", "threads", "unknown flag"])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "the following arguments are required: IMAGE"),
+        (["--model", "tflite-in8", "x.png"], "--model 'tflite-in8' is neither a variant"),
+        (["--top-k", "0", "x.png"], "must be 1 or more"),
+        (["--model", "keras", "x.png"], "--model keras needs TensorFlow; the runtime runs tflite-float32"),
+        (["--threads", "two", "x.png"], "invalid positive value"),
+        (["--colour", "x.png"], "unrecognized arguments: --colour"),
+    ],
+    ids=["no images", "unknown variant", "top-k 0", "keras", "threads", "unknown flag"],
+)
 def test_usage_errors_exit_2(args, message):
     result = run_cli("runtime.predict", *args, check=False)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
@@ -109,11 +140,15 @@ def junk_model(artifacts_copy):
     return artifacts_copy / "junk.tflite"
 
 
-@pytest.mark.parametrize("arguments, reason", [
-    (lambda a: ["--artifacts", a.parent / "nowhere"], "no manifest here; run `make train export` first"),
-    (lambda a: ["--artifacts", tampered(a)], "checksum mismatch"),
-    (lambda a: ["--model", junk_model(a)], "junk.tflite: "),
-], ids=["no artifacts", "tampered", "unreadable model"])
+@pytest.mark.parametrize(
+    "arguments, reason",
+    [
+        (lambda a: ["--artifacts", a.parent / "nowhere"], "no manifest here; run `make train export` first"),
+        (lambda a: ["--artifacts", tampered(a)], "checksum mismatch"),
+        (lambda a: ["--model", junk_model(a)], "junk.tflite: "),
+    ],
+    ids=["no artifacts", "tampered", "unreadable model"],
+)
 def test_model_problems_are_one_line_exit_1(artifacts_copy, photos, arguments, reason):
     result = run_cli("runtime.predict", *arguments(artifacts_copy), photos[1][0], check=False)
     lines = problems(result)
@@ -126,9 +161,14 @@ def test_closed_output_pipe_ends_quietly(artifacts, photos):
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        result = subprocess.run([sys.executable, "-m", "runtime.predict", "--artifacts", str(artifacts),
-                                 str(photos[0])], cwd=ROOT, stdout=write_end, stderr=subprocess.PIPE,
-                                text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "runtime.predict", "--artifacts", str(artifacts), str(photos[0])],
+            cwd=ROOT,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
     finally:
         os.close(write_end)
     assert result.returncode == 1 and problems(result) == []

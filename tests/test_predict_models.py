@@ -28,8 +28,11 @@ def predict(*args, check=False):
 @pytest.mark.parametrize("fmt", ["tflite", "onnx"])
 @pytest.mark.parametrize("kind", ["logits", "nhwc", "five-classes"])
 def test_bare_models_of_other_shapes_give_probabilities(tmp_path, pngs, fmt, kind):
-    model = {"logits": TinyModel(softmax=False), "nhwc": TinyModel(input_shape=(28, 28, 1)),
-             "five-classes": TinyModel(classes=5)}[kind]
+    model = {
+        "logits": TinyModel(softmax=False),
+        "nhwc": TinyModel(input_shape=(28, 28, 1)),
+        "five-classes": TinyModel(classes=5),
+    }[kind]
     path = getattr(model, fmt)(tmp_path / f"{kind}.{fmt}")
     paths, images = pngs
     result = predict("--model", path, "--json", "--top-k", "2", *paths, check=True)
@@ -81,13 +84,19 @@ def two_inputs(path):
     return path
 
 
-@pytest.mark.parametrize("case, reason", [
-    ("32x32", "expects input shape [batch, 32, 32], not [batch, 28, 28] or [batch, 28, 28, 1]"),
-    ("two-inputs", "has 2 inputs and 1 outputs; a classifier here takes one batch of 28x28 images"),
-])
+@pytest.mark.parametrize(
+    "case, reason",
+    [
+        ("32x32", "expects input shape [batch, 32, 32], not [batch, 28, 28] or [batch, 28, 28, 1]"),
+        ("two-inputs", "has 2 inputs and 1 outputs; a classifier here takes one batch of 28x28 images"),
+    ],
+)
 def test_models_that_cannot_classify_these_images_are_one_line(tmp_path, pngs, case, reason):
-    path = (TinyModel(input_shape=(32, 32)).tflite(tmp_path / "m.tflite") if case == "32x32"
-            else two_inputs(tmp_path / "two.onnx"))
+    path = (
+        TinyModel(input_shape=(32, 32)).tflite(tmp_path / "m.tflite")
+        if case == "32x32"
+        else two_inputs(tmp_path / "two.onnx")
+    )
     result = predict("--model", path, pngs[0][0])
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.startswith(f"{path}: {reason}") and len(result.stderr.splitlines()) == 1
@@ -105,7 +114,10 @@ def test_json_has_one_record_per_input_in_order_failures_included(tiny_models, t
     assert [("error" in r) for r in records] == [False, True, False, True, False]
     assert records[1]["error"] == "no such file or directory"
     assert all(r["variant"] == "tiny_int8.tflite" for r in records)
-    assert result.stderr.splitlines() == [f"{missing}: no such file or directory", f"{text}: {records[3]['error']}"]
+    assert result.stderr.splitlines() == [
+        f"{missing}: no such file or directory",
+        f"{text}: {records[3]['error']}",
+    ]
 
 
 def test_workers_give_the_same_records_in_the_same_order(tiny_models, test_set, tmp_path):
@@ -114,7 +126,9 @@ def test_workers_give_the_same_records_in_the_same_order(tiny_models, test_set, 
     for i, image in enumerate(test_set[0][:600]):  # three chunks of 250
         Image.fromarray(image).save(folder / f"{i:04d}.png")
     (folder / "0300.png").write_bytes(b"damaged")
-    runs = [predict("--model", tiny_models["onnx-int8"], "--json", "--workers", w, folder) for w in ("1", "2")]
+    runs = [
+        predict("--model", tiny_models["onnx-int8"], "--json", "--workers", w, folder) for w in ("1", "2")
+    ]
     assert runs[0].returncode == runs[1].returncode == 1
     assert runs[0].stdout == runs[1].stdout and len(runs[0].stdout.splitlines()) == 600
     assert runs[0].stderr == runs[1].stderr

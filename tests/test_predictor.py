@@ -81,8 +81,9 @@ def test_a_single_image_is_a_batch_of_one(predictors, test_set, name):
     assert predictors[name].classify(image).shape == (1,)
 
 
-@pytest.mark.parametrize("shape", [(), (28,), (10, 28), (3, 28, 27), (3, 27, 28), (28, 28, 1),
-                                   (2, 1, 28, 28), (1, 784)])
+@pytest.mark.parametrize(
+    "shape", [(), (28,), (10, 28), (3, 28, 27), (3, 27, 28), (28, 28, 1), (2, 1, 28, 28), (1, 784)]
+)
 def test_wrong_shapes_are_refused(predictors, shape):
     with pytest.raises(ValueError, match=r"shape \(N, 28, 28\)"):
         predictors["tflite-int8"].predict(np.zeros(shape, np.uint8))
@@ -165,7 +166,7 @@ def calls(t: int, count: int, varied: bool) -> list[tuple[int, int]]:
 
 
 def predict_calls(predictor, images, plan):
-    return [predictor.predict(images[first:first + size]) for first, size in plan]
+    return [predictor.predict(images[first : first + size]) for first, size in plan]
 
 
 @pytest.mark.parametrize("name", TINY)
@@ -207,8 +208,9 @@ def test_eight_threads_times_two_thousand_predictions(predictors, test_set, reco
     for name, predictor in predictors.items():
         serial = [predict_calls(predictor, images, calls(t, 2_000, False)) for t in range(THREADS)]
         with PeakRSS() as rss:
-            threaded = run_in_threads(lambda t, p=predictor: predict_calls(p, images, calls(t, 2_000, False)),
-                                      THREADS)
+            threaded = run_in_threads(
+                lambda t, p=predictor: predict_calls(p, images, calls(t, 2_000, False)), THREADS
+            )
         for t in range(THREADS):
             assert all(np.array_equal(a, b) for a, b in zip(serial[t], threaded[t], strict=True)), (name, t)
         figures[name] = round((rss.peak - rss.before) / MiB, 1)
@@ -226,7 +228,7 @@ def load_cycles(artifacts: str, cycles: int, every: int = 100) -> list[float]:
     process, samples = psutil.Process(), []
     for cycle in range(1, cycles + 1):
         for name in exported():
-            runtime.load(artifacts, variant=name).predict(images[cycle % 32:])
+            runtime.load(artifacts, variant=name).predict(images[cycle % 32 :])
         if cycle % every == 0:
             samples.append(round(process.memory_info().rss / MiB, 1))
     return samples
@@ -235,8 +237,10 @@ def load_cycles(artifacts: str, cycles: int, every: int = 100) -> list[float]:
 def test_a_thousand_load_predict_cycles_keep_memory_flat(artifacts, record_property):
     """Issue 5: 1,000 sequential load/predict cycles (each loads all four variants, checksum
     included): after the first 100 warm the allocators up, resident memory stays flat."""
-    code = ("import json\nfrom tests.test_predictor import load_cycles\n"
-            f"print(json.dumps(load_cycles({str(artifacts)!r}, 1_000)))\n")
+    code = (
+        "import json\nfrom tests.test_predictor import load_cycles\n"
+        f"print(json.dumps(load_cycles({str(artifacts)!r}, 1_000)))\n"
+    )
     samples = json.loads(run_python(code, timeout=600).stdout.strip().splitlines()[-1])
     growth = samples[-1] - samples[0]
     message = f"RSS (MiB) after cycles 100, 200, ... 1,000: {samples}; growth after warm-up {growth:.1f} MiB"

@@ -15,12 +15,45 @@ from PIL import Image
 from runtime.errors import ImageError
 from runtime.images import prepare, read_image
 
-SETTINGS = settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", 300)), deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-DTYPES = [np.uint8, np.uint16, np.int8, np.int16, np.int32, np.int64, np.float16, np.float32, np.float64,
-          np.bool_, np.complex64]
-MODES = ["1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV",
-         "I", "I;16", "I;16B", "F"]
+SETTINGS = settings(
+    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", 300)),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+DTYPES = [
+    np.uint8,
+    np.uint16,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.float16,
+    np.float32,
+    np.float64,
+    np.bool_,
+    np.complex64,
+]
+MODES = [
+    "1",
+    "L",
+    "LA",
+    "La",
+    "P",
+    "PA",
+    "RGB",
+    "RGBA",
+    "RGBa",
+    "RGBX",
+    "CMYK",
+    "YCbCr",
+    "LAB",
+    "HSV",
+    "I",
+    "I;16",
+    "I;16B",
+    "F",
+]
 FORMATS = ["PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM"]
 
 
@@ -36,8 +69,11 @@ def model_input_or_our_error(make) -> str:
 
 
 sides = st.integers(1, 64)
-any_shape = st.one_of(st.tuples(sides, sides), st.tuples(sides, sides, st.integers(1, 5)),
-                      array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=5))
+any_shape = st.one_of(
+    st.tuples(sides, sides),
+    st.tuples(sides, sides, st.integers(1, 5)),
+    array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=5),
+)
 
 
 @SETTINGS
@@ -54,7 +90,9 @@ def pictures(draw):
     top = np.iinfo(dtype).max if dtype != np.float32 else 1.0
     a = np.full((height, width), draw(st.floats(0, 1)) * top, dtype=dtype)
     y0, x0 = draw(st.integers(0, height - 1)), draw(st.integers(0, width - 1))
-    a[y0:draw(st.integers(y0 + 1, height)), x0:draw(st.integers(x0 + 1, width))] = draw(st.floats(0, 1)) * top
+    a[y0 : draw(st.integers(y0 + 1, height)), x0 : draw(st.integers(x0 + 1, width))] = (
+        draw(st.floats(0, 1)) * top
+    )
     return a
 
 
@@ -78,7 +116,7 @@ def images(draw):
         data[:] = data[0]
     elif pattern == "block":
         data[: n // 3] = data[0]
-        data[-n // 3:] = data[0]
+        data[-n // 3 :] = data[0]
     image = Image.frombytes(mode, size, data.tobytes())
     if mode in ("P", "PA"):
         image.putpalette(rng.integers(0, 256, 768, dtype=np.uint8).tobytes())
@@ -120,7 +158,7 @@ def damaged_files(draw):
         if action == "cut":
             del data[at:]
         elif action == "overwrite":
-            data[at:at + len(chunk)] = chunk
+            data[at : at + len(chunk)] = chunk
         else:
             data[at:at] = chunk
     return bytes(data)

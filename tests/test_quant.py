@@ -27,8 +27,11 @@ def row(agreement, microseconds, label=""):
 
 
 def test_the_rule_takes_the_best_agreement_within_ten_percent_of_the_fastest():
-    fastest, close, slow = row(0.985, 4.0, "fastest"), row(0.990, 4.0 * (1 + LATENCY_BAND), "close"), \
-        row(0.999, 4.5, "slow")
+    fastest, close, slow = (
+        row(0.985, 4.0, "fastest"),
+        row(0.990, 4.0 * (1 + LATENCY_BAND), "close"),
+        row(0.999, 4.5, "slow"),
+    )
     assert choose([slow, fastest, close])["label"] == "close"  # slow is 12.5% slower: out, however good
     assert choose([slow])["label"] == "slow"
     tie = [row(0.99, 4.2, "later"), row(0.99, 4.1, "faster")]
@@ -45,13 +48,16 @@ def test_recipes_are_distinct_and_survive_the_manifest():
         assert DEFAULTS[engine] in recipes and len(candidates(engine, small=True)) <= 3
 
 
-@pytest.mark.parametrize("change, reason", [
-    ({"method": "minmax"}, "tflite calibrates by converter, not 'minmax'"),
-    ({"per_channel": False}, "tflite int8 is per-channel and integer-only"),
-    ({"images": 0}, "calibration needs 1..60000 images"),
-    (DEFAULTS["onnx"].summary(), "the recipe chosen for tflite is one for onnx"),
-    ({"method": "kl"}, "'kl' is not a valid Method"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"method": "minmax"}, "tflite calibrates by converter, not 'minmax'"),
+        ({"per_channel": False}, "tflite int8 is per-channel and integer-only"),
+        ({"images": 0}, "calibration needs 1..60000 images"),
+        (DEFAULTS["onnx"].summary(), "the recipe chosen for tflite is one for onnx"),
+        ({"method": "kl"}, "'kl' is not a valid Method"),
+    ],
+)
 def test_a_sweep_report_with_a_recipe_no_engine_can_make_is_refused_with_its_reason(tmp_path, change, reason):
     path = tmp_path / "quant-report" / "report.json"
     path.parent.mkdir()
@@ -97,13 +103,14 @@ def test_a_small_sweep_chooses_by_the_rule_and_export_follows_it(artifacts_copy)
         assert chosen[0]["b1_seconds"] <= fastest * (1 + LATENCY_BAND)
         for r in rows:
             assert 0.9 < r["agreement"] <= 1 and r["bytes"] > 50_000 and r["b1024_images_per_second"] > 0
-        (layers,) = [e for e in report["layers"]
-                     if e["engine"] == engine and e["recipe"] == chosen[0]["recipe"]]
+        (layers,) = [
+            e for e in report["layers"] if e["engine"] == engine and e["recipe"] == chosen[0]["recipe"]
+        ]
         assert layers["worst"] in {layer["layer"] for layer in layers["layers"]}
         assert f"worst layer of {engine}-int8" in result.stdout
-    table = result.stdout[result.stdout.index("\nengine "):].splitlines()[1:]
+    table = result.stdout[result.stdout.index("\nengine ") :].splitlines()[1:]
     assert table[0].split()[:4] == ["engine", "recipe", "accuracy", "agreement"]
-    assert len(table[1:table.index("")]) == len(report["rows"])
+    assert len(table[1 : table.index("")]) == len(report["rows"])
     for name in ("report.png", "layers.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| engine |" in (out / "report.md").read_text()
@@ -113,8 +120,10 @@ def test_a_small_sweep_chooses_by_the_rule_and_export_follows_it(artifacts_copy)
     manifest = json.loads((artifacts_copy / "manifest.json").read_text())
     for entry in manifest["artifacts"]:
         if "quantization" in entry:
-            assert entry["quantization"] == {**report["chosen"][entry["format"]],
-                                             "chosen_by": str(out / "report.json")}
+            assert entry["quantization"] == {
+                **report["chosen"][entry["format"]],
+                "chosen_by": str(out / "report.json"),
+            }
 
 
 def test_a_refused_int8_variant_is_told_its_worst_layer(artifacts_copy, monkeypatch, keras):

@@ -16,14 +16,26 @@ PRIVATE = re.compile(r"\._[a-z]\w*|\btensorflow\.python\b|\bimport _|from \w+\._
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, env=PLUGIN)
+    return subprocess.run(
+        [sys.executable, "-m", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=PLUGIN,
+    )
 
 
 def test_the_table_answers_every_question():
     assert exported() == [name for name in VARIANTS if name != "keras"]  # every other variant has an engine
-    assert {"tflite-float32", "tflite-int8", "onnx-float32", "onnx-int8", "tflite-int8-micro", "c-int8"} \
-        <= set(exported())
+    assert {
+        "tflite-float32",
+        "tflite-int8",
+        "onnx-float32",
+        "onnx-int8",
+        "tflite-int8-micro",
+        "c-int8",
+    } <= set(exported())
     assert format_for_suffix(".tflite").name == "tflite" and format_for_suffix(".keras") is None
     for variant in VARIANTS.values():
         fmt = FORMATS[variant.format]

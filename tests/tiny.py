@@ -50,15 +50,19 @@ class TinyModel:
         import onnx
         from onnx import TensorProto, helper, numpy_helper
 
-        nodes = [helper.make_node("Reshape", ["image", "flat_shape"], ["flat"]),
-                 helper.make_node("Gemm", ["flat", "weights", "bias"], ["logits"], transB=1)]
+        nodes = [
+            helper.make_node("Reshape", ["image", "flat_shape"], ["flat"]),
+            helper.make_node("Gemm", ["flat", "weights", "bias"], ["logits"], transB=1),
+        ]
         if self.softmax:
             nodes.append(helper.make_node("Softmax", ["logits"], ["scores"], axis=1))
         else:
             nodes.append(helper.make_node("Identity", ["logits"], ["scores"]))
-        initializers = [numpy_helper.from_array(self.weights, "weights"),
-                        numpy_helper.from_array(self.bias, "bias"),
-                        numpy_helper.from_array(np.array([-1, self.pixels], np.int64), "flat_shape")]
+        initializers = [
+            numpy_helper.from_array(self.weights, "weights"),
+            numpy_helper.from_array(self.bias, "bias"),
+            numpy_helper.from_array(np.array([-1, self.pixels], np.int64), "flat_shape"),
+        ]
         image = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", *self.input_shape])
         scores = helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", self.classes])
         graph = helper.make_graph(nodes, "tiny", [image], [scores], initializers)
@@ -70,16 +74,20 @@ class TinyModel:
 
         float_path = Path(path).with_suffix(".float.onnx")
         onnx.save(model, float_path)
-        feeds = iter([{"image": (p / np.float32(255)).reshape(1, *self.input_shape)}
-                      for p in calibration])
+        feeds = iter([{"image": (p / np.float32(255)).reshape(1, *self.input_shape)} for p in calibration])
 
         class Reader(quantization.CalibrationDataReader):
             def get_next(self):
                 return next(feeds, None)
 
-        quantization.quantize_static(float_path, path, Reader(), quant_format=quantization.QuantFormat.QDQ,
-                                     activation_type=quantization.QuantType.QUInt8,
-                                     weight_type=quantization.QuantType.QInt8)
+        quantization.quantize_static(
+            float_path,
+            path,
+            Reader(),
+            quant_format=quantization.QuantFormat.QDQ,
+            activation_type=quantization.QuantType.QUInt8,
+            weight_type=quantization.QuantType.QInt8,
+        )
         float_path.unlink()
         return Path(path)
 
@@ -124,19 +132,36 @@ class TFLiteBuilder:
             w_scale = float(np.abs(w).max()) / 127
             weights = self.tensor("weights", w.shape, np.round(w / w_scale).astype(np.int8), (w_scale, 0))
             bias_scale = input_quant[0] * w_scale
-            bias = self.tensor("bias", b.shape, np.round(b / bias_scale).astype(np.int32), (bias_scale, 0),
-                               dtype=s.TensorType.INT32)
-            span = float(np.abs(m.logits(np.array([np.zeros(m.pixels), np.full(m.pixels, 255)]))).max()) * 1.5 + 1
-            logits = self.tensor("logits", [1, m.classes], quant=(2 * span / 255, 0), signature=[-1, m.classes])
+            bias = self.tensor(
+                "bias",
+                b.shape,
+                np.round(b / bias_scale).astype(np.int32),
+                (bias_scale, 0),
+                dtype=s.TensorType.INT32,
+            )
+            span = (
+                float(np.abs(m.logits(np.array([np.zeros(m.pixels), np.full(m.pixels, 255)]))).max()) * 1.5
+                + 1
+            )
+            logits = self.tensor(
+                "logits", [1, m.classes], quant=(2 * span / 255, 0), signature=[-1, m.classes]
+            )
             scores_quant = (1 / 256, -128) if m.softmax else (2 * span / 255, 0)
         else:
             weights, bias = self.tensor("weights", w.shape, w), self.tensor("bias", b.shape, b)
             logits = self.tensor("logits", [1, m.classes], signature=[-1, m.classes])
             scores_quant = None
         codes = [s.BuiltinOperator.RESHAPE, s.BuiltinOperator.FULLY_CONNECTED]
-        ops = [self.op(0, [image, shape], [flat], s.BuiltinOptions.ReshapeOptions, s.ReshapeOptionsT()),
-               self.op(1, [flat, weights, bias], [logits], s.BuiltinOptions.FullyConnectedOptions,
-                       s.FullyConnectedOptionsT())]
+        ops = [
+            self.op(0, [image, shape], [flat], s.BuiltinOptions.ReshapeOptions, s.ReshapeOptionsT()),
+            self.op(
+                1,
+                [flat, weights, bias],
+                [logits],
+                s.BuiltinOptions.FullyConnectedOptions,
+                s.FullyConnectedOptionsT(),
+            ),
+        ]
         outputs = logits
         if m.softmax:
             outputs = self.tensor("scores", [1, m.classes], quant=scores_quant, signature=[-1, m.classes])

@@ -18,15 +18,35 @@ from train.recipe import Recipe
 def parse_args(argv=None) -> argparse.Namespace:
     defaults = Recipe()  # the defaults live on the recipe, once
     parser = argparse.ArgumentParser(prog="python -m train", description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, metavar="N",
-                        help=f"passes over the 60,000 training images (default: {defaults.epochs})")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, metavar="N",
-                        help=f"images per weight update (default: {defaults.batch_size})")
-    parser.add_argument("--seed", type=int, default=defaults.seed, metavar="N",
-                        help="seed of the initial weights and the shuffling; the same seed gives the same "
-                             f"weights (default: {defaults.seed})")
-    parser.add_argument("--out", type=Path, default=Path("artifacts"), metavar="DIR",
-                        help="folder for model.keras and train.json (default: artifacts)")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=defaults.epochs,
+        metavar="N",
+        help=f"passes over the 60,000 training images (default: {defaults.epochs})",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=defaults.batch_size,
+        metavar="N",
+        help=f"images per weight update (default: {defaults.batch_size})",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        metavar="N",
+        help="seed of the initial weights and the shuffling; the same seed gives the same "
+        f"weights (default: {defaults.seed})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("artifacts"),
+        metavar="DIR",
+        help="folder for model.keras and train.json (default: artifacts)",
+    )
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         parser.error("--epochs and --batch-size must be at least 1")
@@ -45,16 +65,24 @@ def main(argv=None) -> int:
         model_path = args.out / "model.keras"
         with atomic_path(model_path) as tmp:
             result.model.save(tmp)
-        write_json(args.out / "train.json", {
-            "epochs": recipe.epochs, "batch_size": recipe.batch_size, "seed": recipe.seed,
-            "seconds": round(result.seconds, 2), "accuracy": result.accuracy,
-            "model_sha256": sha256_file(model_path), "dataset": dataset_sha256(folder),
-        })
+        write_json(
+            args.out / "train.json",
+            {
+                "epochs": recipe.epochs,
+                "batch_size": recipe.batch_size,
+                "seed": recipe.seed,
+                "seconds": round(result.seconds, 2),
+                "accuracy": result.accuracy,
+                "model_sha256": sha256_file(model_path),
+                "dataset": dataset_sha256(folder),
+            },
+        )
     except (ToolkitError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"test accuracy {result.accuracy:.4f} in {result.seconds:.1f} s "
-          f"(seed {recipe.seed}) -> {model_path}")
+    print(
+        f"test accuracy {result.accuracy:.4f} in {result.seconds:.1f} s (seed {recipe.seed}) -> {model_path}"
+    )
     return 0
 
 

@@ -49,9 +49,10 @@ def compiled_epoch(model: keras.Model, images: np.ndarray, labels: np.ndarray, b
             return i + 1, loss_sum + loss, hit_sum + hits
 
         _, loss_sum, hit_sum = tf.while_loop(
-            lambda i, *_: i < full_batches, body, (tf.constant(0), tf.constant(0.0), tf.constant(0.0)))
+            lambda i, *_: i < full_batches, body, (tf.constant(0), tf.constant(0.0), tf.constant(0.0))
+        )
         if rest:  # the last, smaller batch, as model.fit does
-            loss, hits = step(order[full_batches * batch_size:])
+            loss, hits = step(order[full_batches * batch_size :])
             loss_sum, hit_sum = loss_sum + loss, hit_sum + hits
         return loss_sum / count, hit_sum / count
 
@@ -64,8 +65,10 @@ def fit_fast(model: keras.Model, images: np.ndarray, labels: np.ndarray, recipe:
     for number in range(1, recipe.epochs + 1):
         started = time.perf_counter()
         loss, accuracy = epoch(tf.constant(order.permutation(len(images)).astype(np.int32)))
-        log(f"epoch {number}/{recipe.epochs}  loss {float(loss):.4f}  accuracy {float(accuracy):.4f}  "
-            f"{time.perf_counter() - started:.1f} s")
+        log(
+            f"epoch {number}/{recipe.epochs}  loss {float(loss):.4f}  accuracy {float(accuracy):.4f}  "
+            f"{time.perf_counter() - started:.1f} s"
+        )
 
 
 def train(recipe: Recipe, train_set, test_set, progress: bool = True) -> Trained:
@@ -77,8 +80,13 @@ def train(recipe: Recipe, train_set, test_set, progress: bool = True) -> Trained
     if recipe.fast:
         fit_fast(model, *train_set, recipe, log)
     else:
-        model.fit(scaled(train_set[0]), train_set[1], epochs=recipe.epochs, batch_size=recipe.batch_size,
-                  verbose=2 if progress else 0)
+        model.fit(
+            scaled(train_set[0]),
+            train_set[1],
+            epochs=recipe.epochs,
+            batch_size=recipe.batch_size,
+            verbose=2 if progress else 0,
+        )
     seconds = time.perf_counter() - started
     _, accuracy = model.evaluate(scaled(test_set[0]), test_set[1], batch_size=1000, verbose=0)
     return Trained(model, float(accuracy), seconds)

@@ -37,9 +37,9 @@ class Engine:
             return self.call(x)
         chunks = []
         for start in range(0, len(x), size):
-            chunk = x[start:start + size]
+            chunk = x[start : start + size]
             padded = np.concatenate([chunk, np.zeros((size - len(chunk), *x.shape[1:]), x.dtype)])
-            chunks.append(self.call(padded)[:len(chunk)])
+            chunks.append(self.call(padded)[: len(chunk)])
         return np.concatenate(chunks)
 
     def call(self, x: np.ndarray) -> np.ndarray:
@@ -48,20 +48,26 @@ class Engine:
 
 def plain(shape) -> str:
     """A shape as the user reads it: [batch, 28, 28] (dynamic sizes are 'batch' or '?')."""
-    dims = [int(d) if isinstance(d, int | np.integer) and d >= 0 else ("batch" if i == 0 else "?")
-            for i, d in enumerate(shape)]
+    dims = [
+        int(d) if isinstance(d, int | np.integer) and d >= 0 else ("batch" if i == 0 else "?")
+        for i, d in enumerate(shape)
+    ]
     return "[" + ", ".join(map(str, dims)) + "]"
 
 
 def check_io(path: Path, inputs: list, outputs: list, input_shape, output_shape) -> tuple[tuple, int]:
     """One image's input shape and the class count, or a ModelError saying what is expected."""
     if len(inputs) != 1 or len(outputs) != 1:
-        raise ModelError(path, f"has {len(inputs)} inputs and {len(outputs)} outputs; a classifier here "
-                               "takes one batch of 28x28 images and gives one row of class scores")
+        raise ModelError(
+            path,
+            f"has {len(inputs)} inputs and {len(outputs)} outputs; a classifier here "
+            "takes one batch of 28x28 images and gives one row of class scores",
+        )
     per_image = tuple(input_shape[1:])
     if len(input_shape) not in (3, 4) or per_image not in LAYOUTS:
-        raise ModelError(path, f"expects input shape {plain(input_shape)}, not [batch, 28, 28] "
-                               "or [batch, 28, 28, 1]")
+        raise ModelError(
+            path, f"expects input shape {plain(input_shape)}, not [batch, 28, 28] or [batch, 28, 28, 1]"
+        )
     classes = output_shape[-1] if len(output_shape) == 2 else None
     if not isinstance(classes, int | np.integer) or classes < 2:
         raise ModelError(path, f"gives output shape {plain(output_shape)}, not [batch, classes]")
@@ -78,8 +84,9 @@ def open_engine(path: Path, fmt: Format, threads: int) -> Engine:
     try:
         engine_class = resolve(fmt.engine)
     except ImportError as e:
-        raise ModelError(path, f"its engine is not installed here ({one_line(e)}); "
-                               f"install {fmt.package}") from None
+        raise ModelError(
+            path, f"its engine is not installed here ({one_line(e)}); install {fmt.package}"
+        ) from None
     try:
         return engine_class(path, threads)
     except ModelError:

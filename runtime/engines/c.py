@@ -30,8 +30,9 @@ def header_values(source: Path) -> dict[str, float]:
     try:
         text = header.read_text()
     except OSError as e:
-        raise ModelError(header, f"cannot read the model's header ({e.strerror}); "
-                                 "re-run `make export`") from None
+        raise ModelError(
+            header, f"cannot read the model's header ({e.strerror}); re-run `make export`"
+        ) from None
     values = {name: float(value) for name, value in DEFINE.findall(text)}
     needed = ("FMNIST_INPUTS", "FMNIST_CLASSES", "FMNIST_OUTPUT_SCALE", "FMNIST_OUTPUT_ZERO_POINT")
     missing = [name for name in needed if name not in values]
@@ -55,8 +56,9 @@ class CEngine(Engine):
         try:
             self.predict_one = ctypes.CDLL(str(library.resolve())).fmnist_predict
         except (OSError, AttributeError) as e:
-            raise ModelError(library, f"cannot load it ({str(e).splitlines()[0]}); re-run `make export` "
-                                      "on this machine") from None
+            raise ModelError(
+                library, f"cannot load it ({str(e).splitlines()[0]}); re-run `make export` on this machine"
+            ) from None
         self.predict_one.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
         self.predict_one.restype = ctypes.c_int
         self.classes = int(values["FMNIST_CLASSES"])

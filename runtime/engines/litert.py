@@ -58,8 +58,9 @@ class LiteRTEngine(Engine):
         except (ValueError, RuntimeError) as e:
             raise ModelError(path, f"LiteRT cannot load it: {str(e).splitlines()[0]}") from None
         inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
-        self.input_shape, self.classes = check_io(path, inputs, outputs, inputs[0]["shape_signature"],
-                                                  outputs[0]["shape"])
+        self.input_shape, self.classes = check_io(
+            path, inputs, outputs, inputs[0]["shape_signature"], outputs[0]["shape"]
+        )
         (inp,), (out,) = inputs, outputs
         self.input_index, self.output_index = inp["index"], out["index"]
         self.input_dtype, self.output_dtype = np.dtype(inp["dtype"]), np.dtype(out["dtype"])

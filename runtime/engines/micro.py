@@ -74,8 +74,9 @@ class MicroEngine(Engine):
         except (ValueError, RuntimeError) as e:
             raise ModelError(path, f"TFLite Micro cannot load it: {str(e).splitlines()[0]}") from None
         inp, out = self.interpreter.get_input_details(0), self.interpreter.get_output_details(0)
-        self.input_shape, self.classes = check_io(path, [inp], [out], tuple(inp["shape"]),
-                                                  tuple(out["shape"]))
+        self.input_shape, self.classes = check_io(
+            path, [inp], [out], tuple(inp["shape"]), tuple(out["shape"])
+        )
         self.fixed_batch = fixed_batch(inp["shape"][0])
         if self.fixed_batch != 1:
             raise ModelError(path, f"has a batch of {inp['shape'][0]}; TFLite Micro runs models of batch 1")

@@ -32,8 +32,10 @@ class OnnxEngine(Engine):
         self.input_shape, self.classes = check_io(path, inputs, outputs, inputs[0].shape, outputs[0].shape)
         (inp,), (out,) = inputs, outputs
         if inp.type not in TYPES or out.type not in TYPES:
-            raise ModelError(path, f"tensor types {inp.type} -> {out.type} are not supported; "
-                                   f"use one of {', '.join(TYPES)}")
+            raise ModelError(
+                path,
+                f"tensor types {inp.type} -> {out.type} are not supported; use one of {', '.join(TYPES)}",
+            )
         self.input_name, self.output_names = inp.name, [out.name]
         self.input_dtype, self.output_dtype = np.dtype(TYPES[inp.type]), np.dtype(TYPES[out.type])
         self.fixed_batch = fixed_batch(inp.shape[0])
