@@ -9,7 +9,7 @@ from pathlib import Path
 from export.layers import DEBUG_IMAGES, FLOAT, LayerError, outputs, worst
 from export.layers import rows as layer_rows
 from export.layers import table as layer_table
-from export.recipes import LATENCY_BAND, REPORT, QuantRecipe
+from export.recipes import LATENCY_BAND, REPORT, VALIDATION_IMAGES, QuantRecipe
 from runtime.files import write_json
 
 TARGET_AGREEMENT = 0.99
@@ -20,7 +20,18 @@ LAYERS_INTRO = (
     f"the same input, its own error. max abs diff: the largest difference on one image, averaged over "
     f"{DEBUG_IMAGES} test images.\n\n"
 )
-HEADER = ("engine", "recipe", "accuracy", "agreement", "max diff", "size", "b1 latency", "b1024 img/s", "")
+HEADER = (
+    "engine",
+    "recipe",
+    "accuracy",
+    "agreement",
+    "held out",
+    "max diff",
+    "size",
+    "b1 latency",
+    "b1024 img/s",
+    "",
+)
 
 
 def cells(row: dict) -> tuple:
@@ -31,6 +42,7 @@ def cells(row: dict) -> tuple:
         row["label"],
         f"{row['accuracy']:.4f}",
         f"{row['agreement']:.4f}",
+        f"{row['validation_agreement']:.4f}",
         f"{row['max_abs_diff']:.3f}",
         f"{row['bytes'] / 1024:.1f} KiB",
         f"{row['b1_seconds'] * 1e6:.2f} µs",
@@ -62,8 +74,9 @@ def verdicts(rows: list[dict]) -> list[str]:
         latency = chosen["b1_seconds"] / baseline["b1_seconds"]
         throughput = chosen["b1024_images_per_second"] / baseline["b1024_images_per_second"]
         lines.append(
-            f"{engine}: chosen '{chosen['label']}' (highest agreement within {LATENCY_BAND:.0%} of the "
-            f"fastest batch-1 latency): agreement {chosen['agreement']:.4f}, target {TARGET_AGREEMENT} "
+            f"{engine}: chosen '{chosen['label']}' (highest agreement on {VALIDATION_IMAGES:,} held-out "
+            f"training images within {LATENCY_BAND:.0%} of the fastest batch-1 latency): test-set agreement "
+            f"{chosen['agreement']:.4f}, target {TARGET_AGREEMENT} "
             f"{reached}; baseline '{baseline['label']}' {baseline['agreement']:.4f}; batch 1 {latency:.2f}x "
             f"the baseline's time, batch 1,024 {throughput:.2f}x its throughput"
         )

@@ -23,7 +23,13 @@ from tests.conftest import run_cli
 
 
 def row(agreement, microseconds, label=""):
-    return {"agreement": agreement, "b1_seconds": microseconds * 1e-6, "label": label}
+    """A candidate as the rule sees it; its test-set agreement is the opposite, to show it is not read."""
+    return {
+        "validation_agreement": agreement,
+        "agreement": 1 - agreement,
+        "b1_seconds": microseconds * 1e-6,
+        "label": label,
+    }
 
 
 def test_the_rule_takes_the_best_agreement_within_ten_percent_of_the_fastest():
@@ -53,7 +59,7 @@ def test_recipes_are_distinct_and_survive_the_manifest():
     [
         ({"method": "minmax"}, "tflite calibrates by converter, not 'minmax'"),
         ({"per_channel": False}, "tflite int8 is per-channel and integer-only"),
-        ({"images": 0}, "calibration needs 1..60000 images"),
+        ({"images": 0}, "calibration needs 1..50000 images"),
         (DEFAULTS["onnx"].summary(), "the recipe chosen for tflite is one for onnx"),
         ({"method": "kl"}, "'kl' is not a valid Method"),
     ],
@@ -75,7 +81,7 @@ def test_a_smaller_calibration_set_is_the_start_of_a_larger_one():
     small, large = calibration_images(pixels, 100), calibration_images(pixels, 1000)
     assert small.dtype == np.float32 and large.shape == (1000, 2, 2)
     assert {x.tobytes() for x in small} <= {x.tobytes() for x in large}
-    with pytest.raises(ValueError, match="1..60000 images"):
+    with pytest.raises(ValueError, match="1..50000 images"):
         calibration_images(pixels, 0)
 
 
