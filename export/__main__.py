@@ -98,7 +98,7 @@ def export_into(
             continue
         except Exception as e:  # converters raise their own types; each means "this model cannot be"
             raise ModelError(source.path, f"cannot be exported to {name}: {refusal(e)}") from None
-        recorded[name] = extra or {}
+        recorded[name] = {**(extra or {}), **int8.recorded.get(name, {})}
         engine = open_engine(path, format_of(name), threads=1)  # the variant's engine, not its suffix's
         figures[name] = measure(
             Predictor(engine, name, path, checked.classes), test_images, test_labels, reference
@@ -112,8 +112,6 @@ def export_into(
             f"  ({time.perf_counter() - started:.1f} s)  {verdict}",
             flush=True,
         )
-    for name, quantization in int8.recorded.items():
-        recorded[name]["quantization"] = quantization
     return figures, failures, recorded
 
 

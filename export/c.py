@@ -15,6 +15,7 @@ from export import VariantSkipped
 from export.c_graph import read
 from export.c_source import header, source
 from export.micro import micro_tflite_bytes
+from export.recipes import QuantRecipe
 from runtime.engines.c import library_path
 from runtime.errors import ModelError
 
@@ -30,13 +31,15 @@ def compiler() -> str:
     return found
 
 
-def export_c(model: keras.Model, filepath: Path, calibration: np.ndarray) -> dict:
+def export_c(
+    model: keras.Model, filepath: Path, calibration: np.ndarray, recipe: QuantRecipe | None = None
+) -> dict:
     """Write fmnist_model.c (filepath), .h and .so beside it; returns the manifest's extra fields."""
     filepath = Path(filepath)
     if filepath.suffix != ".c":
         raise ValueError(f"export_c requires the filepath to end with '.c'. Got: {filepath}")
     cc = compiler()
-    layers, softmax = read(micro_tflite_bytes(model, calibration))
+    layers, softmax = read(micro_tflite_bytes(model, calibration, recipe))
     header_path, library = filepath.with_suffix(".h"), library_path(filepath)
     header_path.write_text(header(softmax, layers[0].weights.shape[1]))
     filepath.write_text(source(layers, softmax, "the tflite-int8-micro flatbuffer"))

@@ -9,7 +9,7 @@ import numpy as np
 from export.layers import hint, layer_report
 from export.recipes import BASELINE_IMAGES, calibration_images, chosen_recipes
 from runtime.dataset import scaled
-from runtime.variants import VARIANTS
+from runtime.variants import FORMATS, VARIANTS
 
 
 class Int8Plan:
@@ -24,7 +24,7 @@ class Int8Plan:
     ):
         self.chosen = chosen_recipes(folder, model_sha256)  # format -> (recipe, chosen by)
         self.train_images, self.image_shape = train_images, image_shape
-        self.recorded: dict[str, dict] = {}  # variant -> the manifest's "quantization"
+        self.recorded: dict[str, dict] = {}  # variant -> its manifest fields: {"quantization": ...}
         self.calibration: dict[str, np.ndarray] = {}
 
     def arguments(self, name: str, exporter) -> tuple:
@@ -34,10 +34,11 @@ class Int8Plan:
         variant = VARIANTS[name]
         if variant.precision != "int8":
             return (None,)
-        if variant.format not in self.chosen or "recipe" not in inspect.signature(exporter).parameters:
+        recipes = FORMATS[variant.format].recipes
+        if recipes not in self.chosen or "recipe" not in inspect.signature(exporter).parameters:
             return (self.images(BASELINE_IMAGES),)
-        recipe, chosen_by = self.chosen[variant.format]
-        self.recorded[name] = {**recipe.summary(), "chosen_by": chosen_by}
+        recipe, chosen_by = self.chosen[recipes]
+        self.recorded[name] = {"quantization": {**recipe.summary(), "chosen_by": chosen_by}}
         self.calibration[name] = self.images(recipe.images)
         return self.calibration[name], recipe
 
@@ -45,7 +46,7 @@ class Int8Plan:
         """For a refused int8 variant made by a recipe: the layer whose output differs most from float."""
         if name not in self.recorded:
             return []
-        recipe = self.chosen[VARIANTS[name].format][0]
+        recipe = self.chosen[FORMATS[VARIANTS[name].format].recipes][0]
         test = scaled(test_images).reshape(len(test_images), *self.image_shape)
         return [hint(layer_report(model, recipe, self.calibration[name], test))]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from export.recipes import QuantRecipe
 from export.tflite import tflite_bytes
 from runtime.engines.micro import smallest_arena
 
@@ -15,12 +16,14 @@ ARRAY = "g_fmnist_model"  # the C name of the model's bytes; its length is ARRAY
 BYTES_PER_LINE = 12
 
 
-def export_tflite_micro(model: keras.Model, filepath: Path, calibration: np.ndarray) -> dict:
+def export_tflite_micro(
+    model: keras.Model, filepath: Path, calibration: np.ndarray, recipe: QuantRecipe | None = None
+) -> dict:
     """Write the flatbuffer and its C array beside it; returns the manifest's extra fields."""
     filepath = Path(filepath)
     if filepath.suffix != ".tflite":
         raise ValueError(f"export_tflite_micro requires the filepath to end with '.tflite'. Got: {filepath}")
-    data = micro_tflite_bytes(model, calibration)
+    data = micro_tflite_bytes(model, calibration, recipe)
     filepath.write_bytes(data)
     header, source = filepath.with_name("model_data.h"), filepath.with_name("model_data.c")
     header.write_text(c_header())
@@ -28,10 +31,12 @@ def export_tflite_micro(model: keras.Model, filepath: Path, calibration: np.ndar
     return {"arena_bytes": smallest_arena(data), "companions": [header, source]}
 
 
-def micro_tflite_bytes(model: keras.Model, calibration: np.ndarray) -> bytes:
+def micro_tflite_bytes(
+    model: keras.Model, calibration: np.ndarray, recipe: QuantRecipe | None = None
+) -> bytes:
     """The int8 flatbuffer TFLite Micro runs: input, output and every op int8, batch fixed at 1,
-    calibrated on the same images as tflite-int8."""
-    return tflite_bytes(model, calibration, batch=1)
+    calibrated as tflite-int8 is (the same recipe: runtime/variants.py's `converter`)."""
+    return tflite_bytes(model, calibration, recipe, batch=1)
 
 
 def c_header() -> str:

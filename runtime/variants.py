@@ -24,6 +24,11 @@ class Format:
     module: str  # the Python module the engine (or Keras) imports: what a device must install
     package: str  # the distribution that provides it, as pip knows it
     exporter: str | None = None  # "module:function", export_<fmt>(model, filepath, calibration)
+    converter: str | None = None  # the format whose int8 recipes it follows (its converter); default: itself
+
+    @property
+    def recipes(self) -> str:
+        return self.converter or self.name
 
 
 @dataclass(frozen=True)
@@ -81,9 +86,16 @@ register(
         "tflite_micro",
         "tflite-micro",
         "export.micro:export_tflite_micro",
+        converter="tflite",
     ),
     Format(
-        "c", ".c", "runtime.engines.c:CEngine", "ctypes", "a C compiler at export (gcc)", "export.c:export_c"
+        "c",
+        ".c",
+        "runtime.engines.c:CEngine",
+        "ctypes",
+        "a C compiler at export (gcc)",
+        "export.c:export_c",
+        converter="tflite",  # generated from the tflite-int8-micro flatbuffer
     ),
     Variant("keras", "keras", "float32", "model.keras"),
     Variant("tflite-float32", "tflite", "float32", "model_float32.tflite", **FLOAT),

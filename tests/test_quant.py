@@ -18,7 +18,7 @@ from export.recipes import (
     chosen_recipes,
 )
 from runtime.errors import ModelError, ParityError
-from runtime.variants import VARIANTS
+from runtime.variants import FORMATS, VARIANTS
 from tests.conftest import run_cli
 
 
@@ -88,8 +88,8 @@ def test_a_smaller_calibration_set_is_the_start_of_a_larger_one():
 def test_the_manifest_records_how_each_int8_variant_was_made(artifacts):
     manifest = json.loads((artifacts / "manifest.json").read_text())
     for entry in manifest["artifacts"]:
-        if VARIANTS[entry["variant"]].precision == "int8" and entry["format"] in DEFAULTS:
-            recipe = DEFAULTS[entry["format"]]
+        if VARIANTS[entry["variant"]].precision == "int8":
+            recipe = DEFAULTS[FORMATS[entry["format"]].recipes]
             assert entry["quantization"] == {**recipe.summary(), "chosen_by": "default"}
         else:
             assert "quantization" not in entry
@@ -127,7 +127,7 @@ def test_a_small_sweep_chooses_by_the_rule_and_export_follows_it(artifacts_copy)
     for entry in manifest["artifacts"]:
         if "quantization" in entry:
             assert entry["quantization"] == {
-                **report["chosen"][entry["format"]],
+                **report["chosen"][FORMATS[entry["format"]].recipes],
                 "chosen_by": str(out / "report.json"),
             }
 
