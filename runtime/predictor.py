@@ -6,7 +6,7 @@ import numpy as np
 
 from runtime.dataset import CLASSES, scaled
 from runtime.engines import IMAGE, Engine
-from runtime.errors import ModelError
+from runtime.errors import ModelError, one_line
 
 SUM_TOLERANCE = 1e-3  # how far from 1 a row of probabilities may sum, plus 8-bit rounding:
 ROUNDING = 1 / 512  # half a step of an 8-bit softmax (scale 1/256) per class, inside a graph or out
@@ -32,7 +32,10 @@ class Predictor:
             )
         self.classes = list(classes or default_classes(engine.classes))
         self.logits = False
-        scores = self.predict(PROBES)
+        try:
+            scores = self.predict(PROBES)
+        except Exception as e:  # the engines raise their own types when a model's graph is inconsistent
+            raise ModelError(path, f"loads but fails to run ({one_line(e)})") from None
         if scores.shape != (len(PROBES), engine.classes):
             raise ModelError(
                 path, f"gives {scores.shape[-1]} scores per image, not {engine.classes} as it declares"

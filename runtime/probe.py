@@ -20,15 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from runtime.engines import open_engine
-from runtime.errors import ModelError, one_line
-from runtime.predictor import Predictor
+from runtime.errors import ModelError
+from runtime.predictor import PROBES, Predictor
 from runtime.sniff import read_head, recognise
 from runtime.variants import format_for_suffix
 
 TIMEOUT = 30.0  # seconds for the child to load and run the model; these take well under one
 MIN_BYTES = 16  # smaller than any real model's header
 MARKER = "probe-refused: "  # prefixes the child's reason, apart from anything the engine prints
-TRY_BATCH = np.zeros((2, 28, 28), np.uint8)  # batch 2: also exercises resizing the input
 
 ONNX_FIRST_BYTES = set(b"\x08\x12\x1a\x22\x28\x32\x3a\x42")  # protobuf tags of ModelProto's fields
 
@@ -94,19 +93,10 @@ def probe(path: Path, threads: int, timeout: float = TIMEOUT) -> None:
 
 def try_model(path: Path, threads: int) -> None:
     """What the child does: load the model in this process and predict one small batch."""
-    fmt = format_for_suffix(path.suffix)
-    engine = open_engine(path, fmt, threads)
-    try:
-        probabilities = Predictor(engine, None, path).predict(TRY_BATCH)
-    except Exception as e:  # the engines raise their own types when a model's graph is inconsistent
-        raise ModelError(path, f"loads but fails to run ({one_line(e)})") from None
-    if probabilities.shape != (len(TRY_BATCH), engine.classes):
-        raise ModelError(
-            path,
-            f"gives output of shape {list(probabilities.shape)} for "
-            f"{len(TRY_BATCH)} images, not [{len(TRY_BATCH)}, {engine.classes}]",
-        )
-    if not np.isfinite(probabilities).all():
+    predictor = Predictor(open_engine(path, format_for_suffix(path.suffix), threads), None, path)
+    # Making the Predictor ran its probe images (a batch of 2, so the input was resized) and checked
+    # the output's shape; what is left is whether the answers are numbers.
+    if not np.isfinite(predictor.predict(PROBES)).all():
         raise ModelError(path, "gives non-finite probabilities (NaN or infinity)")
 
 
