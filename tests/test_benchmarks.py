@@ -6,7 +6,6 @@ ratios follow from the rows. The figures themselves are met in `make bench`, nev
 import json
 import math
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,19 +14,13 @@ from PIL import Image
 from benchmarks.chart import HEIGHT, WIDTH
 from runtime.report import PALETTE
 from runtime.variants import exported
-from tests.conftest import ROOT
+from tests.conftest import run_cli
 
 SUBJECTS = ("keras", *exported())
 
 
-def pytest_run(*args, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+def pytest_run(*args) -> subprocess.CompletedProcess:
+    return run_cli("pytest", *args, check=False)
 
 
 @pytest.fixture(scope="module")

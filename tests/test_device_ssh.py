@@ -10,14 +10,13 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import run_cli
 
 SSHD = "/usr/sbin/sshd"
 DROP_AFTER = 1_000_000  # bytes from the client: the probe passes, the copy of the archive is cut
@@ -134,14 +133,8 @@ def sshd(tmp_path_factory):
     server.wait(timeout=10)
 
 
-def bench_device(*args, timeout=900) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "device.ssh", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+def bench_device(*args) -> subprocess.CompletedProcess:
+    return run_cli("device.ssh", *args, timeout=900, check=False)
 
 
 def rows(out: Path) -> dict[str, dict]:
@@ -208,14 +201,7 @@ def test_a_failing_device_is_a_row_with_its_reason(ran, alias, reason):
 
 def test_report_merges_the_devices_with_the_failures_as_rows(ran, tmp_path):
     _, out = ran
-    done = subprocess.run(
-        [sys.executable, "-m", "device.report", "--devices", out, "--host", tmp_path],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_cli("device.report", "--devices", out, "--host", tmp_path, timeout=120)
     text = (out / "report.md").read_text()
     assert text == done.stdout
     assert "| variant | loopback |" in text and "| dropper | failed: copying the bundle:" in text

@@ -6,24 +6,16 @@ import json
 import os
 import re
 import subprocess
-import sys
 
 from runtime.variants import FORMATS, PLUGINS_ENV, VARIANTS, exported, format_for_suffix
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 PLUGIN = {**os.environ, PLUGINS_ENV: "tests.fake_format"}  # every process started with it sees the format
 PRIVATE = re.compile(r"\._[a-z]\w*|\btensorflow\.python\b|\bimport _|from \w+\._")
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=PLUGIN,
-    )
+def run(*args) -> subprocess.CompletedProcess:
+    return run_cli(*args, check=False, env=PLUGIN)
 
 
 def test_the_table_answers_every_question():
