@@ -9,6 +9,7 @@ nothing of ours runs on a device but the bundle.
     results/devices/<name>/  benchmark.json, report.md, evaluate.json, predict.jsonl, device.json
 """
 
+import argparse
 import json
 import shlex
 import shutil
@@ -22,6 +23,9 @@ from typing import Protocol
 from device.bundle import Spec, build
 from device.wheels import TARGETS
 from runtime.errors import ToolkitError
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "devices"  # a folder per device, as above
 
 REMOTE_DIR = "fmnist-edge"  # under the device's home folder
 PROBE_SECONDS = 60  # a device that has not answered `uname -m` by then is not going to
@@ -205,3 +209,13 @@ def run_device(device: Device, bundles: Bundles, out: Path, bench_args: list[str
         )
     except ToolkitError as e:  # the row names the device; the reason names anything else
         return failed(out, device.name, e.reason if e.path == device.name else str(e), device.emulated)
+
+
+def add_folders(parser: argparse.ArgumentParser) -> None:
+    """The options every way in to a device shares: the exported set, where archives are built, and
+    where results come back."""
+    parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts", help="exported set")
+    parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="folder for the archives")
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS, help="results folder (default: benchmarks/results/devices)"
+    )

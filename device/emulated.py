@@ -23,12 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-from device.board import Bundles, run_device
+from device.board import Bundles, add_folders, run_device
 from device.report import host_and_device
 from device.wheels import BOTH, ENGINES
 from runtime.errors import ToolkitError
 
-ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("FMNIST_EDGE_CACHE", "/var/cache/fmnist-edge"))
 SUITE, MIRROR = "bookworm", os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 PACKAGES = "python3,python3-venv"  # bookworm's python3 is 3.11
@@ -130,14 +129,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--cpu", default="cortex-a72", help="QEMU CPU (default: cortex-a72, a Pi 4's)")
     parser.add_argument("--engine", choices=[*ENGINES, BOTH], default="litert", help="default: litert")
-    parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts", help="exported set")
-    parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="folder for the archive")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=ROOT / "benchmarks" / "results" / "devices",
-        help="results folder (default: benchmarks/results/devices)",
-    )
+    add_folders(parser)
     parser.add_argument("--cache", type=Path, default=CACHE, help=f"root's folder (default: {CACHE})")
     return parser.parse_args(argv)
 

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.table import DASH, fixed, rate, seconds, size
+from device.board import RESULTS
 from runtime.files import atomic_path
 from runtime.manifest import MANIFEST, Manifest
 
-ROOT = Path(__file__).resolve().parents[1]
-DEVICES = ROOT / "benchmarks" / "results" / "devices"
 HOST = "this host"
 
 
@@ -219,11 +218,11 @@ def host_and_device(artifacts: Path, folder: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m device.report", description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", type=Path, default=DEVICES, help="folder of device results")
+    parser.add_argument("--devices", type=Path, default=RESULTS, help="folder of device results")
     parser.add_argument(
         "--host",
         type=Path,
-        default=DEVICES.parent,
+        default=RESULTS.parent,
         help="folder of this host's `make bench` results (default: benchmarks/results)",
     )
     args = parser.parse_args(argv)

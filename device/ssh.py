@@ -20,10 +20,9 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from device.board import Bundles, run_device
+from device.board import Bundles, add_folders, run_device
 from device.wheels import BOTH, ENGINES
 
-ROOT = Path(__file__).resolve().parents[1]
 HOST = re.compile(r"(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9][A-Za-z0-9._-]*")  # [user@]host or ~/.ssh/config alias
 CLIENT_OPTIONS = (
     "-o",
@@ -73,14 +72,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true", help="a few rounds of everything (`bench --smoke`)")
     parser.add_argument("--ssh-config", type=Path, help="an ssh_config file instead of ~/.ssh/config")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per step (default 1800)")
-    parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts", help="exported set")
-    parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="folder for the archives")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=ROOT / "benchmarks" / "results" / "devices",
-        help="results folder (default: benchmarks/results/devices)",
-    )
+    add_folders(parser)
     return parser.parse_args(argv)
 
 
