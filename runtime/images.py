@@ -219,7 +219,9 @@ def _pixels(image: Image.Image, path) -> np.ndarray:
         return np.asarray(image.getchannel("L"))
     if image.mode in ("1", "L"):
         return np.asarray(image.convert("L"))
-    if image.mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in image.info:
+    if image.mode == "La":  # premultiplied: Pillow converts it to RGBA only by way of LA
+        image = image.convert("LA")
+    if image.mode in ("LA", "PA", "RGBA", "RGBa") or "transparency" in image.info:
         return _one_channel_if_grey(_composite(image.convert("RGBA")))
     return _one_channel_if_grey(np.asarray(image.convert("RGB")))
 

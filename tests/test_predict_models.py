@@ -64,13 +64,15 @@ def test_class_names_from_a_labels_file(tmp_path, pngs):
     labels.write_text("cat\ndog\n")
     wrong = predict("--model", path, "--classes", labels, paths[0])
     assert wrong.returncode == 1 and wrong.stdout == ""
-    assert wrong.stderr == f"{path}: gives 5 class scores, but 2 class names were given\n"
+    assert wrong.stderr == f"error: {path}: gives 5 class scores, but 2 class names were given\n"
 
 
 def test_top_k_beyond_the_class_count_is_a_usage_error(tiny_models, pngs):
     result = predict("--model", tiny_models["tflite-float32"], "--top-k", "11", pngs[0][0])
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr == "error: --top-k 11 is more than the model's 10 classes\n"
+    assert result.stderr.splitlines()[-1] == (
+        "python -m runtime.predict: error: --top-k 11 is more than the model's 10 classes"
+    )
 
 
 def two_inputs(path):
@@ -99,7 +101,7 @@ def test_models_that_cannot_classify_these_images_are_one_line(tmp_path, pngs, c
     )
     result = predict("--model", path, pngs[0][0])
     assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr.startswith(f"{path}: {reason}") and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(f"error: {path}: {reason}") and len(result.stderr.splitlines()) == 1
 
 
 def test_json_has_one_record_per_input_in_order_failures_included(tiny_models, tmp_path, pngs):
@@ -115,8 +117,8 @@ def test_json_has_one_record_per_input_in_order_failures_included(tiny_models, t
     assert records[1]["error"] == "no such file or directory"
     assert all(r["variant"] == "tiny_int8.tflite" for r in records)
     assert result.stderr.splitlines() == [
-        f"{missing}: no such file or directory",
-        f"{text}: {records[3]['error']}",
+        f"error: {missing}: no such file or directory",
+        f"error: {text}: {records[3]['error']}",
     ]
 
 
