@@ -250,7 +250,7 @@ def _composite(rgba: Image.Image) -> np.ndarray:
     alpha = np.asarray(rgba.getchannel("A"))
     weight = alpha.sum(dtype=np.float64)
     if weight == 0:
-        return np.zeros(alpha.shape, np.uint8)
+        return np.zeros((*alpha.shape, 3), np.uint8)  # nothing visible: black, RGB as the other branch
     grey = np.asarray(rgba.convert("L"), np.float32)
     level = 0 if (grey * alpha).sum(dtype=np.float64) / weight > 127 else 255
     background = Image.new("RGBA", rgba.size, (level, level, level, 255))

@@ -216,7 +216,7 @@ def test_any_image_in_memory(image):
         assert got.startswith(NOTHING), got  # every mode and size here is supported
     if one_colour(np.asarray(image)):  # no object
         assert isinstance(got, str)
-    if image.info["pattern"] == "band" and image.height >= 6:  # both thirds of background 2+ rows
+    if image.info["pattern"] == "band" and min(image.size) >= 6:  # the border mostly background
         assert isinstance(got, np.ndarray), (image.mode, got)
 
 
