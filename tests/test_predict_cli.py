@@ -116,7 +116,7 @@ def test_bad_images_are_reported_and_the_others_still_predicted(artifacts, photo
         (["--model", "tflite-in8", "x.png"], "--model 'tflite-in8' is neither a variant"),
         (["--top-k", "0", "x.png"], "must be 1 or more"),
         (["--model", "keras", "x.png"], "--model keras needs TensorFlow; the runtime runs tflite-float32"),
-        (["--threads", "two", "x.png"], "invalid positive value"),
+        (["--threads", "two", "x.png"], "argument --threads: must be a whole number, got 'two'"),
         (["--colour", "x.png"], "unrecognized arguments: --colour"),
     ],
     ids=["no images", "unknown variant", "top-k 0", "keras", "threads", "unknown flag"],
@@ -124,6 +124,12 @@ def test_bad_images_are_reported_and_the_others_still_predicted(artifacts, photo
 def test_usage_errors_exit_2(args, message):
     result = run_cli("runtime.predict", *args, check=False)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_names_every_model_file_the_runtime_runs():
+    """From the registry: generated C runs too."""
+    result = run_cli("runtime.predict", "--help")
+    assert "or a model file (.tflite, .onnx, .c)" in " ".join(result.stdout.split())
 
 
 def tampered(artifacts_copy):
