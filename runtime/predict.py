@@ -31,13 +31,13 @@ from runtime import cli
 from runtime.engines import open_engine
 from runtime.errors import ModelError
 from runtime.files import sha256_file
-from runtime.images import SUFFIXES, read_images
+from runtime.images import read_images
+from runtime.listing import CHUNK, plan
 from runtime.loader import load
 from runtime.manifest import MANIFEST
 from runtime.predictor import Predictor
 from runtime.variants import FORMATS, VARIANTS, exported, format_for_suffix, format_of
 
-CHUNK = 250  # images per engine call, per write and per worker task: fast for folders, bounded memory
 CORES = len(os.sched_getaffinity(0))
 Output = list[tuple[str, str]]  # a chunk's output: (text for stdout, then an error line for stderr)
 
@@ -68,15 +68,6 @@ class Spec:
         """The model in this process, trusted as this process's parent already checked it."""
         engine = open_engine(self.model, FORMATS[self.format], self.threads)
         return Predictor(engine, self.variant, self.model, list(self.classes))
-
-
-@dataclass(frozen=True)
-class Unlisted:
-    """A command-line folder that holds no images, or a folder below it that cannot be listed: an
-    error record of its own, in its place among the images."""
-
-    path: str
-    reason: str
 
 
 def model_source(args) -> tuple[Path, str | None]:
@@ -110,45 +101,6 @@ def read_labels(path: Path) -> list[str]:
         raise ModelError(
             path, f"cannot read class names from it ({getattr(e, 'strerror', None) or e})"
         ) from None
-
-
-def listed(source: str) -> tuple[list[str], list[Unlisted]]:
-    """One command-line input's image files (itself, or a folder's, recursively, sorted, hidden
-    files skipped) and what could not be listed."""
-    path = Path(source)
-    if not path.is_dir():
-        return [str(path)], []
-    errors, found = [], []
-    for folder, dirs, files in os.walk(path, onerror=errors.append):
-        dirs.sort()
-        prefix = str(Path(folder, "x"))[:-1]  # so prefix + name == str(Path(folder, name)), one Path a folder
-        found += [
-            prefix + name
-            for name in sorted(files)
-            if not name.startswith(".") and name.lower().endswith(SUFFIXES)
-        ]
-    problems = [Unlisted(e.filename, f"cannot list it ({e.strerror})") for e in errors]
-    if not found and not errors:
-        problems.append(
-            Unlisted(str(path), f"no images in this folder or below (looked for {' '.join(SUFFIXES)})")
-        )
-    return found, problems
-
-
-def plan(sources: list[str]) -> list[list[str] | Unlisted]:
-    """The work in input order: chunks of up to CHUNK image paths, each listing problem in its place."""
-    steps, paths = [], []
-    for source in sources:
-        found, problems = listed(source)
-        paths += found
-        if problems:
-            steps += [*chunked(paths), *problems]
-            paths = []
-    return steps + chunked(paths)
-
-
-def chunked(paths: list[str]) -> list[list[str]]:
-    return [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
 
 
 class Classifier:
