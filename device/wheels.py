@@ -8,7 +8,6 @@ as constraints, so a device runs what the host tested.
 
 import platform
 import re
-import subprocess
 import sys
 import tempfile
 import tomllib
@@ -19,6 +18,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from runtime.errors import ToolkitError
+from runtime.progress import run_counted
 from runtime.variants import FORMATS, Variant
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +111,6 @@ def download(target: Target, chosen: list[str], python: str, dest: Path) -> list
             "-m",
             "pip",
             "download",
-            "--quiet",
             "--disable-pip-version-check",
             "--only-binary=:all:",
             "--python-version",
@@ -127,8 +126,8 @@ def download(target: Target, chosen: list[str], python: str, dest: Path) -> list
             *(f"--platform={p}" for p in target.platforms),
             *names,
         ]
-        run = subprocess.run(command, capture_output=True, text=True)
+        run = run_counted(command, f"wheels for {target.name}")
     if run.returncode != 0:
-        errors = [line for line in run.stderr.splitlines() if line.startswith("ERROR")] or ["pip failed"]
+        errors = [line for line in run.stdout.splitlines() if line.startswith("ERROR")] or ["pip failed"]
         raise ToolkitError(f"pip download for {target.name}, Python {python}", errors[0])
     return sorted(dest.glob("*.whl"))
