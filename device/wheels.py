@@ -49,7 +49,8 @@ TARGETS = {
     for t in (
         linux(
             "aarch64",
-            'the 64-bit Raspberry Pi OS or Debian 12 "bookworm", whose python3 is 3.11, on a Raspberry Pi 4 or 5',
+            'the 64-bit Raspberry Pi OS or Debian 12 "bookworm", whose python3 is 3.11, '
+            "on a Raspberry Pi 4 or 5",
             "pi@raspberrypi.local",
         ),
         linux(
