@@ -29,10 +29,7 @@ class UsageError(Exception):
 
 def positive(text: str) -> int:
     """An argparse type: a whole number of at least 1 (threads, top-k, rounds)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    value = int(text)  # a ValueError: argparse says "invalid positive value: 'two'"
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more (a positive whole number), got {text}")
     return value

@@ -21,7 +21,7 @@ import multiprocessing
 import os
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,14 +29,13 @@ from PIL import Image
 
 from runtime import cli
 from runtime.engines import open_engine
-from runtime.errors import ModelError
-from runtime.files import sha256_file
+from runtime.files import read_labels
 from runtime.images import read_images
 from runtime.listing import CHUNK, plan
-from runtime.loader import load
-from runtime.manifest import MANIFEST
+from runtime.loader import load, open_artifact
+from runtime.manifest import MANIFEST, Artifact, FileRecord
 from runtime.predictor import Predictor
-from runtime.variants import FORMATS, VARIANTS, exported, format_for_suffix, format_of
+from runtime.variants import DEFAULT_ORDER, VARIANTS, format_for, runnable, runnable_suffixes
 
 CORES = len(os.sched_getaffinity(0))
 Output = list[tuple[str, str]]  # a chunk's output: (text for stdout, then an error line for stderr)
@@ -56,60 +55,47 @@ class Options:
 class Spec:
     """What a worker process needs to classify chunks exactly as this one does: small, picklable."""
 
-    model: Path  # the file this process loaded, checksum-checked (manifest) or probed (bare file)
-    format: str  # its format's name in the registry: a manifest's tflite-micro is no bare .tflite
-    variant: str | None
+    source: Artifact | FileRecord = field(hash=False)  # what this process loaded, path and sha256
     classes: tuple[str, ...]
     threads: int
-    sha256: str | None  # the model's, for --json records
     options: Options
 
     def open(self) -> Predictor:
-        """The model in this process, trusted as this process's parent already checked it."""
-        engine = open_engine(self.model, FORMATS[self.format], self.threads)
-        return Predictor(engine, self.variant, self.model, list(self.classes))
+        """The model in a worker: no checksum and no probe, this process's parent has just done them."""
+        if isinstance(self.source, Artifact):
+            return open_artifact(self.source, self.threads, list(self.classes))
+        engine = open_engine(self.source.path, format_for(self.source.path), self.threads)
+        return Predictor(engine, self.source, list(self.classes))
+
+
+def runs() -> tuple[str, str]:
+    """What the runtime runs, from the registry: its variants' names, its model files' suffixes."""
+    return ", ".join(v.name for v in runnable()), ", ".join(runnable_suffixes())
 
 
 def model_source(args) -> tuple[Path, str | None]:
     """What --model names, decided once: (the manifest, a variant or None for runtime.load's
     choice) or (a bare model file, None)."""
+    variants, suffixes = runs()
     if args.model is None or args.model in VARIANTS:  # the manifest's path, so a missing folder says so
-        if args.model is not None and args.model not in exported():
-            raise cli.UsageError(
-                f"--model {args.model} needs TensorFlow; the runtime runs {', '.join(exported())}"
-            )
+        if args.model is not None and not VARIANTS[args.model].runs:
+            raise cli.UsageError(f"--model {args.model} needs TensorFlow; the runtime runs {variants}")
         manifest = args.artifacts if args.artifacts.suffix == ".json" else args.artifacts / MANIFEST
         return manifest, args.model
     if Path(args.model).suffix or Path(args.model).exists():
         return Path(args.model), None
     raise cli.UsageError(
-        f"--model {args.model!r} is neither a variant ({', '.join(exported())}) "
-        f"nor a model file ({model_files()})"
+        f"--model {args.model!r} is neither a variant ({variants}) nor a model file ({suffixes})"
     )
-
-
-def model_files() -> str:
-    """The suffixes of the model files the runtime runs, from the registry: ".tflite, .onnx, .c"."""
-    return ", ".join(dict.fromkeys(f.suffix for f in FORMATS.values() if f.engine))
-
-
-def read_labels(path: Path) -> list[str]:
-    """Class names, one per line (blank lines ignored)."""
-    try:
-        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError) as e:
-        raise ModelError(
-            path, f"cannot read class names from it ({getattr(e, 'strerror', None) or e})"
-        ) from None
 
 
 class Classifier:
     """Turns a chunk of paths into its output, in order: a line (or JSON record) per image on
     stdout, and an error line on stderr in the place of each image that could not be used."""
 
-    def __init__(self, predictor: Predictor, spec: Spec):
-        self.predictor, self.options = predictor, spec.options
-        self.model = {"variant": spec.variant or spec.model.name, "model_sha256": (spec.sha256 or "")[:12]}
+    def __init__(self, predictor: Predictor, options: Options):
+        self.predictor, self.options = predictor, options
+        self.model = {"variant": predictor.name, "model_sha256": predictor.file.sha256[:12]}
 
     def chunk(self, paths: list[str]) -> Output:
         images, failed = read_images(paths, self.options.invert, self.options.fit)
@@ -162,27 +148,13 @@ def write(output: Output) -> bool:
 @functools.cache
 def opened(spec: Spec) -> Classifier:
     """A worker process's classifier, made on its first chunk."""
-    return Classifier(spec.open(), spec)
+    return Classifier(spec.open(), spec.options)
 
 
 def work(task: tuple[Spec, list[str]]) -> Output:
     """A worker process's chunk, rendered there: text pickles back cheaper than records."""
     spec, paths = task
     return opened(spec).chunk(paths)
-
-
-def model_format(predictor: Predictor) -> str:
-    """The registry name of the format the Predictor runs (becomes predictor.artifact's once
-    runtime.load hands out the verified manifest record)."""
-    fmt = format_of(predictor.variant) if predictor.variant else format_for_suffix(predictor.path.suffix)
-    return fmt.name
-
-
-def model_sha256(predictor: Predictor) -> str:
-    """The model file's sha256, hashed here once for every process (becomes
-    predictor.artifact.sha256, which the manifest check has already computed, once runtime.load
-    hands out the verified record)."""
-    return sha256_file(predictor.path)
 
 
 def classify(args) -> int:
@@ -200,22 +172,18 @@ def classify(args) -> int:
             raise cli.UsageError(
                 f"--top-k {args.top_k} is more than the model's {len(predictor.classes)} classes"
             )
+        if predictor.artifact and variant is None and predictor.variant != DEFAULT_ORDER[0]:
+            print(
+                f"note: {DEFAULT_ORDER[0]} is not published here; running {predictor.name}", file=sys.stderr
+            )
         if predictor.logits:
             print(
                 f"note: {predictor.path.name} returns logits; probabilities are their softmax",
                 file=sys.stderr,
             )
         options = Options(args.top_k, args.invert, args.fit, args.json)
-        spec = Spec(
-            predictor.path,
-            model_format(predictor),
-            predictor.variant,
-            tuple(predictor.classes),
-            args.threads,
-            model_sha256(predictor) if options.json else None,
-            options,
-        )
-        classifier = Classifier(predictor, spec)
+        spec = Spec(predictor.artifact or predictor.file, tuple(predictor.classes), args.threads, options)
+        classifier = Classifier(predictor, options)
         outputs = (
             pool.imap(work, [(spec, chunk) for chunk in chunks]) if pool else map(classifier.chunk, chunks)
         )
@@ -232,12 +200,13 @@ def classify(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m runtime.predict", __doc__, cli.ARTIFACTS, cli.JSON, cli.THREADS)
+    variants, suffixes = runs()
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders (recursive)")
     parser.add_argument(
         "--model",
         metavar="MODEL",
-        help=f"a variant in the manifest ({', '.join(exported())}; default: the one runtime.load "
-        f"picks) or a model file ({model_files()})",
+        help=f"a variant in the manifest ({variants}; default: the first published of "
+        f"{', '.join(v.name for v in DEFAULT_ORDER)}) or a model file ({suffixes})",
     )
     parser.add_argument(
         "--classes",

@@ -78,7 +78,7 @@ def test_folders_recursively_with_top_k_as_json(artifacts, photos):
 @pytest.mark.parametrize("variant", ["tflite-float32", "onnx-int8"])
 def test_model_given_as_a_file(artifacts, photos, variant):
     _, paths, _ = photos
-    model = Manifest(artifacts / MANIFEST).verified(variant)
+    model = Manifest(artifacts / MANIFEST).artifact(variant).verify().path
     by_file = run_cli("runtime.predict", "--model", model, "--threads", "2", *paths)
     by_name = run_cli("runtime.predict", "--artifacts", artifacts, "--model", variant, *paths)
     assert by_file.stdout == by_name.stdout and len(by_file.stdout.splitlines()) == len(paths)
@@ -116,7 +116,7 @@ def test_bad_images_are_reported_and_the_others_still_predicted(artifacts, photo
         (["--model", "tflite-in8", "x.png"], "--model 'tflite-in8' is neither a variant"),
         (["--top-k", "0", "x.png"], "must be 1 or more"),
         (["--model", "keras", "x.png"], "--model keras needs TensorFlow; the runtime runs tflite-float32"),
-        (["--threads", "two", "x.png"], "argument --threads: must be a whole number, got 'two'"),
+        (["--threads", "two", "x.png"], "invalid positive value"),
         (["--colour", "x.png"], "unrecognized arguments: --colour"),
     ],
     ids=["no images", "unknown variant", "top-k 0", "keras", "threads", "unknown flag"],
@@ -126,15 +126,26 @@ def test_usage_errors_exit_2(args, message):
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
+def test_without_the_first_default_the_next_published_variant_runs_and_says_so(artifacts_copy, photos):
+    """An int8 gate that failed leaves tflite-int8 unpublished: predict still runs, without --model."""
+    manifest = artifacts_copy / MANIFEST
+    data = json.loads(manifest.read_text())
+    data["artifacts"] = [entry for entry in data["artifacts"] if entry["variant"] != "tflite-int8"]
+    manifest.write_text(json.dumps(data))
+    result = run_cli("runtime.predict", "--artifacts", artifacts_copy, "--json", photos[1][0])
+    assert json.loads(result.stdout)["variant"] == "onnx-int8"
+    assert problems(result) == ["note: tflite-int8 is not published here; running onnx-int8"]
+
+
 def test_help_names_every_model_file_the_runtime_runs():
     """From the registry: generated C runs too."""
     result = run_cli("runtime.predict", "--help")
-    assert "or a model file (.tflite, .onnx, .c)" in " ".join(result.stdout.split())
+    assert "or a model file (.c, .onnx, .tflite)" in " ".join(result.stdout.split())
 
 
 def tampered(artifacts_copy):
     """The artifacts folder with one bit of the default variant's file flipped."""
-    path = Manifest(artifacts_copy / MANIFEST).verified("tflite-int8")
+    path = Manifest(artifacts_copy / MANIFEST).artifact("tflite-int8").verify().path
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 1
     path.write_bytes(bytes(data))
