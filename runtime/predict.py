@@ -55,7 +55,9 @@ class Options:
 class Spec:
     """What a worker process needs to classify chunks exactly as this one does: small, picklable."""
 
-    source: Artifact | FileRecord = field(hash=False)  # what this process loaded, path and sha256
+    # What this process loaded, with its path and sha256 (hashed once, here). Left out of the hash
+    # that keys a worker's classifier: an Artifact's figures are a dict.
+    source: Artifact | FileRecord = field(hash=False)
     classes: tuple[str, ...]
     threads: int
     options: Options
