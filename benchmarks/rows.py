@@ -8,12 +8,12 @@ can recompute each one. Seconds and bytes throughout; table.py rounds for displa
 from benchmarks.results import Results, ratio
 from benchmarks.targets import folder_workers, judged, overhead, yardstick_doubt
 from runtime.manifest import Manifest
-from runtime.variants import exported
+from runtime.variants import runnable
 
 
 def subjects() -> list[str]:
     """Keras and every variant the runtime runs, in table order."""
-    return ["keras", *exported()]
+    return ["keras", *[v.name for v in runnable()]]
 
 
 COLD_STARTS = ("predict-cli", "bare-litert", "import-tensorflow")
@@ -21,7 +21,8 @@ BATCHES = (32, 1024)
 
 
 def variant_row(name: str, results: Results, manifest: Manifest) -> dict:
-    entry = manifest.entries.get(name, {})
+    artifact = manifest.find(name)
+    entry = artifact.as_json(manifest.folder) if artifact else {}
     keras = name == "keras"
     b1 = results.get(name, "predict-b1" if keras else "b1")
     by_batch = {b: results.throughput(name, f"predict-b{b}" if keras else f"b{b}") for b in BATCHES}
@@ -80,7 +81,7 @@ def cold_start_rows(results: Results) -> list[dict]:
 def reference_rows(results: Results) -> list[dict]:
     """The bare engine calls, numpy's matrix products, Pillow's decoding, the folder through the
     predict CLI and Keras' own calls, as measured."""
-    cases = [(f"bare engine call, {n}", n, "bare") for n in exported()]
+    cases = [(f"bare engine call, {v}", v.name, "bare") for v in runnable()]
     cases += [(f"numpy matmul, batch {b}", "numpy", f"b{b}") for b in (1, *BATCHES)]
     cases += [("Pillow open+decode of one PNG", "pillow", "png")]
     cases += [

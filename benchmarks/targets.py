@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from benchmarks.results import Results, ratio
-from runtime.variants import DEFAULT_VARIANT, VARIANTS, exported
+from runtime.variants import ONNX_FLOAT32, ONNX_INT8, TFLITE_FLOAT32, TFLITE_INT8, Variant, runnable
 
 COMPARE = {">=": operator.ge, "<=": operator.le, "<": operator.lt}
 NOISY = 0.5  # a yardstick whose spread (interquartile range / median) is larger is none
@@ -108,7 +108,7 @@ def every_core_over_one(results: Results) -> float | None:
 
 
 def best_float_share_of_numpy(results: Results) -> float | None:
-    floats = [results.throughput(n, "b1024") for n in exported() if VARIANTS[n].precision == "float32"]
+    floats = [results.throughput(v.name, "b1024") for v in runnable() if not v.quantized]
     best = max((v for v in floats if v is not None), default=None)
     return ratio(best, results.throughput("numpy", "b1024"))
 
@@ -117,18 +117,23 @@ def megabytes(n: float | None) -> float | None:
     return None if n is None else n / 1e6
 
 
+def speed_up(fast: Variant, slow: Variant, case: str) -> Callable[[Results], float | None]:
+    """How many times faster `fast` is than `slow` in the same `case` (a ratio of throughputs)."""
+    return lambda r: ratio(r.throughput(fast.name, case), r.throughput(slow.name, case))
+
+
 def targets(elapsed: float) -> list[Target]:
     """The issue's figures for this machine, in the order they are shown."""
-    int8, float32 = "tflite-int8", "tflite-float32"
+    png = TFLITE_INT8.name  # the PNG-to-answer figure's variant
     found = [
         Target(
-            f"{int8} speed-up over {float32}, batch 1, the engine call (the model's own)",
-            lambda r: ratio(r.p50(float32, "bare"), r.p50(int8, "bare")),
+            f"{TFLITE_INT8} speed-up over {TFLITE_FLOAT32}, batch 1, the engine call (the model's own)",
+            speed_up(TFLITE_INT8, TFLITE_FLOAT32, "bare"),
             Goal(">=", 1.8),
         ),
         Target(
-            f"{int8} speed-up over {float32}, batch 1, through Predictor.predict",
-            lambda r: ratio(r.p50(float32, "b1"), r.p50(int8, "b1")),
+            f"{TFLITE_INT8} speed-up over {TFLITE_FLOAT32}, batch 1, through Predictor.predict",
+            speed_up(TFLITE_INT8, TFLITE_FLOAT32, "b1"),
         ),
         Target(
             "best float32 variant at batch 1,024, share of numpy matmul",
@@ -138,13 +143,13 @@ def targets(elapsed: float) -> list[Target]:
         ),
     ]
     found += [
-        Target(f"Predictor.predict overhead over the bare engine, {n}", lambda r, n=n: overhead(r, n))
-        for n in exported()
+        Target(f"Predictor.predict overhead over the bare engine, {v}", lambda r, v=v: overhead(r, v.name))
+        for v in runnable()
     ]
     found += [
         Target(
-            f"PNG file to answer ({DEFAULT_VARIANT}) over Pillow's open+decode of it",
-            lambda r: ratio(r.p50(DEFAULT_VARIANT, "png"), r.p50("pillow", "png")),
+            f"PNG file to answer ({png}) over Pillow's open+decode of it",
+            lambda r: ratio(r.p50(png, "png"), r.p50("pillow", "png")),
             Goal("<=", 1.3),
         ),
         Target(
@@ -164,12 +169,12 @@ def targets(elapsed: float) -> list[Target]:
             Goal(">=", 0.6),
         ),
         Target(
-            "onnx-int8 speed-up over onnx-float32, batch 1 (below 1: int8 is slower)",
-            lambda r: ratio(r.p50("onnx-float32", "b1"), r.p50("onnx-int8", "b1")),
+            f"{ONNX_INT8} speed-up over {ONNX_FLOAT32}, batch 1 (below 1: int8 is slower)",
+            speed_up(ONNX_INT8, ONNX_FLOAT32, "b1"),
         ),
         Target(
-            "onnx-int8 speed-up over onnx-float32, batch 1,024 (below 1: int8 is slower)",
-            lambda r: ratio(r.throughput("onnx-int8", "b1024"), r.throughput("onnx-float32", "b1024")),
+            f"{ONNX_INT8} speed-up over {ONNX_FLOAT32}, batch 1,024 (below 1: int8 is slower)",
+            speed_up(ONNX_INT8, ONNX_FLOAT32, "b1024"),
         ),
         Target(
             "cold start: predict CLI over bare LiteRT script",

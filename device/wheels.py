@@ -19,7 +19,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from runtime.errors import ToolkitError
-from runtime.variants import FORMATS, VARIANTS
+from runtime.variants import FORMATS, Variant
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK_TOOLS = ("pytest", "pytest-benchmark")  # `fmnist-edge bench` on the device
@@ -45,9 +45,8 @@ HOST_TARGET = f"linux-{platform.machine()}"
 HOST_PYTHON = "{}.{}".format(*sys.version_info[:2])  # the Python the bundle was tested with here
 
 
-# What `make bundle ENGINE=` takes, and the pip package it ships; the format registry
-# (runtime.variants) says which variants each package runs.
-ENGINES = {"litert": "ai-edge-litert", "onnxruntime": "onnxruntime"}
+# What `make bundle ENGINE=` takes, and the pip package it ships: from the format registry.
+ENGINES = {f.bundle: f.package for f in FORMATS.values() if f.bundle}
 BOTH = "both"
 
 
@@ -56,11 +55,9 @@ def engines(choice: str) -> list[str]:
     return list(ENGINES.values()) if choice == BOTH else [ENGINES[choice]]
 
 
-def package_of(variant: str) -> str | None:
-    """The pip package whose engine runs `variant`, from the format registry; None for a variant the
-    runtime does not run (keras) or does not know."""
-    spec = VARIANTS.get(variant)
-    return FORMATS[spec.format].package if spec and FORMATS[spec.format].engine else None
+def bundled(variant: Variant, packages: list[str]) -> bool:
+    """Whether a bundle shipping these engine packages carries `variant`."""
+    return variant.format.bundle is not None and variant.format.package in packages
 
 
 def normalise(name: str) -> str:

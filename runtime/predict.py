@@ -25,14 +25,15 @@ import numpy as np
 from PIL import Image
 
 from runtime.cli import positive, silence_stdout
-from runtime.errors import ImageError, ModelError, ToolkitError
-from runtime.files import sha256_file
+from runtime.errors import ImageError, ToolkitError
+from runtime.files import read_labels
 from runtime.images import SUFFIXES, read_image
 from runtime.loader import DEFAULT_THREADS, load, load_file
 from runtime.manifest import MANIFEST
 from runtime.predictor import Predictor
-from runtime.variants import DEFAULT_VARIANT, VARIANTS, exported
+from runtime.variants import VARIANTS, runnable
 
+RUNNABLE = ", ".join(v.name for v in runnable())
 CHUNK = 250  # images per engine call and per worker task: fast for folders, bounded memory
 CORES = len(os.sched_getaffinity(0))
 
@@ -45,8 +46,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--model",
         metavar="MODEL",
-        help=f"a variant in the manifest ({', '.join(exported())}; default {DEFAULT_VARIANT}, "
-        "the smallest and integer-only) or a model file (.tflite, .onnx)",
+        help=f"a variant in the manifest ({RUNNABLE}; default: the first published of "
+        "tflite-int8, onnx-int8, tflite-float32, onnx-float32) or a model file (.tflite, .onnx)",
     )
     parser.add_argument(
         "--artifacts",
@@ -99,22 +100,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.source, args.variant = Path(args.model), None
     else:
         parser.error(
-            f"--model {args.model!r} is neither a variant ({', '.join(exported())}) "
-            "nor a model file (.tflite, .onnx)"
+            f"--model {args.model!r} is neither a variant ({RUNNABLE}) nor a model file (.tflite, .onnx)"
         )
-    if args.variant is not None and args.variant not in exported():
-        parser.error(f"--model {args.variant} needs TensorFlow; the runtime runs {', '.join(exported())}")
+    if args.variant is not None and not VARIANTS[args.variant].runs:
+        parser.error(f"--model {args.variant} needs TensorFlow; the runtime runs {RUNNABLE}")
     return args
-
-
-def read_labels(path: Path) -> list[str]:
-    """Class names, one per line (blank lines ignored)."""
-    try:
-        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError) as e:
-        raise ModelError(
-            path, f"cannot read class names from it ({getattr(e, 'strerror', None) or e})"
-        ) from None
 
 
 def image_paths(sources: list[str]):
@@ -143,8 +133,8 @@ class Classifier:
     def __init__(self, predictor: Predictor, top_k: int, invert: bool | None = None, fit: bool = True):
         self.predictor, self.top_k, self.invert, self.fit = predictor, top_k, invert, fit
         self.model = {
-            "variant": predictor.variant or predictor.path.name,
-            "model_sha256": sha256_file(predictor.path)[:12],
+            "variant": predictor.name,
+            "model_sha256": predictor.file.sha256[:12],
         }
 
     def records(self, paths: list) -> list[dict]:
@@ -233,7 +223,7 @@ def classify(args, classes: list[str] | None) -> int:
         # A manifest's model is checksum-checked, not probed: the workers may start on it at once,
         # while this process loads its own copy to check the options and say what it found.
         from_manifest = args.source.is_dir() or args.source.suffix == ".json"
-        batches = submitted(args.source, args.variant or DEFAULT_VARIANT) if pool and from_manifest else None
+        batches = submitted(args.source, args.variant) if pool and from_manifest else None
         predictor = load(args.source, args.variant, args.threads, classes)
         if args.top_k > len(predictor.classes):
             print(

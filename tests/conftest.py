@@ -8,16 +8,19 @@ files must work on `artifacts_copy`, never on `artifacts`.
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from runtime.dataset import load_split
+from runtime.variants import FORMATS, VARIANTS, runnable
 from tests.tiny import TinyModel
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK_EPOCHS = 2  # enough for ~0.85 accuracy; the real recipe runs in test_end_to_end.py
 TINY_MODEL = TinyModel(classes=10)
+RUNNABLE = [v.name for v in runnable()]  # the variants the runtime runs, by name (test ids)
 TINY = ("tflite-float32", "tflite-int8", "onnx-float32", "onnx-int8")  # the tiny model's variants
 
 
@@ -27,6 +30,17 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if {"artifacts", "keras"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.tensorflow)
+
+
+def replace_format(monkeypatch, name: str, **changes) -> None:
+    """The registry's format `name` changed as `changes` say, in the table and in each of its variants
+    (for this test only)."""
+    old = FORMATS[name]
+    new = replace(old, **changes)
+    monkeypatch.setitem(FORMATS, name, new)
+    for variant in list(VARIANTS.values()):
+        if variant.format == old:
+            monkeypatch.setitem(VARIANTS, variant.name, replace(variant, format=new))
 
 
 def run_cli(*args, timeout=600, check=True, **kwargs) -> subprocess.CompletedProcess:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from device.wheels import HOST_PYTHON, HOST_TARGET, package_of
+from device.wheels import ENGINES, HOST_PYTHON, HOST_TARGET, bundled
 from runtime.variants import VARIANTS
 from tests.conftest import run_cli
 
@@ -178,18 +178,19 @@ def test_an_archive_for_another_architecture_names_both(artifacts, tmp_path):
     assert f"this bundle is for aarch64, this device is {HOST_TARGET.removeprefix('linux-')}" in line
 
 
-def test_each_variant_ships_with_its_engine_and_keras_with_none():
-    shipped = {name: package_of(name) for name in VARIANTS}
-    assert {
-        name: shipped[name]
-        for name in ("keras", "tflite-float32", "tflite-int8", "onnx-float32", "onnx-int8")
-    } == {
-        "keras": None,
-        "tflite-float32": "ai-edge-litert",
-        "tflite-int8": "ai-edge-litert",
-        "onnx-float32": "onnxruntime",
-        "onnx-int8": "onnxruntime",
+def test_each_variant_ships_with_its_engine_and_keras_micro_and_c_with_none():
+    litert, ort = ["ai-edge-litert"], ["onnxruntime"]
+    shipped = {name: (bundled(v, litert), bundled(v, ort)) for name, v in VARIANTS.items()}
+    assert shipped == {
+        "keras": (False, False),
+        "tflite-float32": (True, False),
+        "tflite-int8": (True, False),
+        "onnx-float32": (False, True),
+        "onnx-int8": (False, True),
+        "tflite-int8-micro": (False, False),  # proved for a microcontroller, not a Linux bundle
+        "c-int8": (False, False),  # its library is built for this host
     }
+    assert ENGINES == {"litert": "ai-edge-litert", "onnxruntime": "onnxruntime"}  # `make bundle ENGINE=`
 
 
 def test_no_manifest_is_one_line(tmp_path):

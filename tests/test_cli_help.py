@@ -17,9 +17,10 @@ DEFAULTS = {  # cli -> option -> how its help states the default
     },
     "export": {
         "--artifacts": "(default: artifacts)",
-        "--model": "(default: the tutorial's DIR/model.keras)",
+        "--model": "(default: the tutorial's ARTIFACTS/model.keras)",
         "--out": "(default: --artifacts)",
         "--classes": "(default: the Fashion-MNIST names for 10",
+        "--verbose": "(default: off",
     },
 }
 

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 import runtime
 from runtime.errors import ImageError
 from runtime.images import MAX_PIXELS, prepare, read_image
-from runtime.variants import exported
+from tests.conftest import RUNNABLE
 
 
 def reference_object(size=(60, 40)) -> Image.Image:
@@ -42,7 +42,7 @@ def test_test_images_saved_as_png_are_bit_identical_and_predict_the_same(test_se
     from_files = np.stack([read_image(p) for p in paths])
     assert from_files.dtype == np.uint8
     assert np.array_equal(from_files, images)
-    for name in exported():
+    for name in RUNNABLE:
         predictor = runtime.load(artifacts, variant=name)
         assert np.array_equal(predictor.predict(from_files), predictor.predict(images)), name
 

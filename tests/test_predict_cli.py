@@ -78,7 +78,7 @@ def test_folders_recursively_with_top_k_as_json(artifacts, photos):
 @pytest.mark.parametrize("variant", ["tflite-float32", "onnx-int8"])
 def test_model_given_as_a_file(artifacts, photos, variant):
     _, paths, _ = photos
-    model = Manifest(artifacts / MANIFEST).verified(variant)
+    model = Manifest(artifacts / MANIFEST).artifact(variant).verify().path
     by_file = run_cli("runtime.predict", "--model", model, "--threads", "2", *paths)
     by_name = run_cli("runtime.predict", "--artifacts", artifacts, "--model", variant, *paths)
     assert by_file.stdout == by_name.stdout and len(by_file.stdout.splitlines()) == len(paths)
@@ -128,7 +128,7 @@ def test_usage_errors_exit_2(args, message):
 
 def tampered(artifacts_copy):
     """The artifacts folder with one bit of the default variant's file flipped."""
-    path = Manifest(artifacts_copy / MANIFEST).verified("tflite-int8")
+    path = Manifest(artifacts_copy / MANIFEST).artifact("tflite-int8").verify().path
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 1
     path.write_bytes(bytes(data))
