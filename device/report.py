@@ -31,13 +31,25 @@ def read_json(path: Path) -> dict | None:
         return None
 
 
+def benchmark(path: Path) -> tuple[dict | None, str | None]:
+    """The report in a benchmark.json, or why it has none this report can show."""
+    bench = (read_json(path) or {}).get("fmnist_edge")
+    if bench is None:
+        return None, f"{path}: missing or damaged"
+    if "features" not in bench["machine"]:
+        return None, f"{path}: from an older fmnist-edge (CPU features named otherwise); run it again"
+    return bench, None
+
+
 def load_devices(folder: Path, host_results: Path | None) -> list[dict]:
     """Each device: device.json, plus its benchmark report and evaluate output when it ran."""
     found = []
     if host_results and (host_results / "benchmark.json").is_file():
-        bench = read_json(host_results / "benchmark.json")
-        if bench and "fmnist_edge" in bench:
-            found.append({"name": HOST, "emulated": False, "status": "ok", "bench": bench["fmnist_edge"]})
+        bench, reason = benchmark(host_results / "benchmark.json")
+        found.append(
+            {"name": HOST, "emulated": False, "status": "error" if reason else "ok", "reason": reason}
+        )
+        found[-1]["bench"] = bench
     for summary in sorted(folder.glob("*/device.json")):
         device = read_json(summary) or {
             "name": summary.parent.name,
@@ -45,11 +57,10 @@ def load_devices(folder: Path, host_results: Path | None) -> list[dict]:
             "reason": f"{summary}: unreadable",
         }
         if device.get("status") == "ok":
-            bench = read_json(summary.parent / "benchmark.json") or {}
-            device["bench"] = bench.get("fmnist_edge")
+            device["bench"], reason = benchmark(summary.parent / "benchmark.json")
             device["evaluate"] = read_json(summary.parent / "evaluate.json")
-            if device["bench"] is None:
-                device.update(status="error", reason=f"{summary.parent}/benchmark.json: missing or damaged")
+            if reason:
+                device.update(status="error", reason=reason)
         found.append(device)
     return found
 

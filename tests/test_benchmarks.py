@@ -6,11 +6,14 @@ ratios follow from the rows. The figures themselves are met in `make bench`, nev
 import json
 import math
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageColor
 
+from benchmarks import processes
 from benchmarks.chart import HEIGHT, WIDTH
 from runtime.machine import ARM_HWCAP, X86_FEATURES, clock_text, describe, fingerprint
 from runtime.report import BACKGROUND, PALETTE
@@ -43,6 +46,20 @@ def git(*args: str) -> str:
 
 def close(a, b) -> bool:
     return math.isclose(a, b, rel_tol=1e-9)
+
+
+def test_a_process_that_hangs_is_killed_with_its_children(monkeypatch, tmp_path):
+    """A hung command (a worker pool that never answers) is an error row, not a benchmark that never ends."""
+    monkeypatch.setattr(processes, "TIMEOUT", 2)
+    child = tmp_path / "child.pid"
+    code = (
+        "import pathlib, subprocess, time; sleeper = subprocess.Popen(['sleep', '60']); "
+        f"pathlib.Path({str(child)!r}).write_text(str(sleeper.pid)); time.sleep(60)"
+    )
+    with pytest.raises(RuntimeError, match="did not finish within 2 s"):
+        processes.run_process([sys.executable, "-c", code])
+    stat = Path(f"/proc/{child.read_text()}/stat")
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"  # gone, or a zombie
 
 
 def test_plain_pytest_does_not_run_the_benchmarks():
@@ -149,13 +166,21 @@ def test_the_benchmark_names_this_machine_as_the_doctor_does(saved):
 
 
 def test_the_device_report_shows_this_host_by_the_same_fingerprint(smoke, saved, tmp_path):
+    """The host's row names its features as the doctor does; a device whose results name them the
+    old way (py-cpuinfo's flags) is a row saying so, not a crash."""
+    old = tmp_path / "old-board"
+    old.mkdir()
+    (old / "device.json").write_text(json.dumps({"name": "old-board", "status": "ok", "emulated": False}))
+    bench = json.loads((smoke[0] / "benchmark.json").read_text())
+    bench["fmnist_edge"]["machine"] = {"cpu": "Cortex-A72", "vector": ["asimd"]}
+    (old / "benchmark.json").write_text(json.dumps(bench))
     done = run_cli("device.report", "--devices", tmp_path, "--host", smoke[0])
     machine = saved["fmnist_edge"]["machine"]
-    row = next(line for line in done.stdout.splitlines() if line.startswith("| this host |"))
+    rows = {line.split(" | ")[0]: line for line in done.stdout.splitlines() if line.startswith("| ")}
     features = " ".join(machine["features"]) or "–"
-    assert (
-        f"| {machine['cpu']}: {features} | {machine['arch']} |" in row and f"| {clock_text(machine)} |" in row
-    )
+    assert f"| {machine['cpu']}: {features} | {machine['arch']} |" in rows["| this host"]
+    assert f"| {clock_text(machine)} |" in rows["| this host"]
+    assert "| failed: " in rows["| old-board"] and "from an older fmnist-edge" in rows["| old-board"]
 
 
 def test_the_chart_draws_each_latency_to_its_scale(smoke, saved):
