@@ -153,6 +153,8 @@ def write_install(put: Writer, spec: Spec, wheels: list[Path], artifacts: list[A
         .format(
             name=spec.name,
             arch=spec.target.arch,
+            devices=spec.target.devices,
+            login=spec.target.login,
             python=spec.python,
             engine=spec.engine,
             variants=", ".join(a.variant.name for a in artifacts),

@@ -8,7 +8,6 @@ as constraints, so a device runs what the host tested.
 
 import platform
 import re
-import subprocess
 import sys
 import tempfile
 import tomllib
@@ -19,6 +18,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from runtime.errors import ToolkitError
+from runtime.progress import run_counted
 from runtime.variants import FORMATS, Variant
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,17 +30,36 @@ class Target:
     name: str  # what `make bundle TARGET=` takes
     arch: str  # what `uname -m` says on such a device
     platforms: tuple[str, ...]  # pip --platform tags, newest first (glibc 2.17 and later)
+    devices: str  # what such a device is, for BUNDLE.md
+    login: str  # an example `scp` destination on one
 
 
-def linux(arch: str) -> Target:
+def linux(arch: str, devices: str, login: str) -> Target:
     return Target(
         f"linux-{arch}",
         arch,
         tuple(f"manylinux_2_{v}_{arch}" for v in (28, 27, 17)) + (f"manylinux2014_{arch}",),
+        devices,
+        login,
     )
 
 
-TARGETS = {t.name: t for t in (linux("aarch64"), linux("x86_64"))}
+TARGETS = {
+    t.name: t
+    for t in (
+        linux(
+            "aarch64",
+            'the 64-bit Raspberry Pi OS or Debian 12 "bookworm", whose python3 is 3.11, '
+            "on a Raspberry Pi 4 or 5",
+            "pi@raspberrypi.local",
+        ),
+        linux(
+            "x86_64",
+            'Debian 12 "bookworm" or Ubuntu 22.04 and later on a PC, a server or an x86-64 board',
+            "user@device.local",
+        ),
+    )
+}
 HOST_TARGET = f"linux-{platform.machine()}"
 HOST_PYTHON = "{}.{}".format(*sys.version_info[:2])  # the Python the bundle was tested with here
 
@@ -111,7 +130,6 @@ def download(target: Target, chosen: list[str], python: str, dest: Path) -> list
             "-m",
             "pip",
             "download",
-            "--quiet",
             "--disable-pip-version-check",
             "--only-binary=:all:",
             "--python-version",
@@ -127,8 +145,8 @@ def download(target: Target, chosen: list[str], python: str, dest: Path) -> list
             *(f"--platform={p}" for p in target.platforms),
             *names,
         ]
-        run = subprocess.run(command, capture_output=True, text=True)
+        run = run_counted(command, f"wheels for {target.name}")
     if run.returncode != 0:
-        errors = [line for line in run.stderr.splitlines() if line.startswith("ERROR")] or ["pip failed"]
+        errors = [line for line in run.stdout.splitlines() if line.startswith("ERROR")] or ["pip failed"]
         raise ToolkitError(f"pip download for {target.name}, Python {python}", errors[0])
     return sorted(dest.glob("*.whl"))

@@ -55,7 +55,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--verbose",
         action="store_true",
-        help="let TensorFlow's and the converters' own log lines through (default: off, the export's lines only)",
+        help="let TensorFlow's and the converters' own log lines through "
+        "(default: off, the export's own lines only)",
     )
     return cli.run(export, parser, argv)
 

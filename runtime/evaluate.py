@@ -32,6 +32,7 @@ from runtime.errors import DataError, ModelError, ParityError, ToolkitError
 from runtime.loader import open_artifact
 from runtime.manifest import MANIFEST, Artifact, Manifest
 from runtime.parity import Figures, TestSet, compare, gate
+from runtime.progress import progress, say
 from runtime.report import class_accuracy_chart, disagreement_grid, save_png
 from runtime.variants import VARIANTS, Variant, runnable
 
@@ -199,10 +200,10 @@ def run(args) -> int:
         print(HEADER)
         print(table_row("keras", data.keras, "reference (reference.npz)", timed=False), flush=True)
     results = []
-    for artifact in artifacts:
+    for artifact in progress(artifacts, "evaluate"):
         results.append(evaluate(artifact, data, manifest.classes, args.threads))
         if not args.json:
-            print(table_row(artifact.variant.name, results[-1].figures, verdict(results[-1])), flush=True)
+            say(table_row(artifact.variant.name, results[-1].figures, verdict(results[-1])))
     chart = draw(
         results, data, manifest.classes, out, f"{CHART}-{args.model}.png" if args.model else f"{CHART}.png"
     )

@@ -28,7 +28,7 @@ from runtime.cli import positive, silence_stdout
 from runtime.errors import ImageError, ToolkitError
 from runtime.files import read_labels
 from runtime.images import SUFFIXES, read_image
-from runtime.loader import DEFAULT_THREADS, load, load_file
+from runtime.loader import DEFAULT_THREADS, is_manifest, load, load_file
 from runtime.manifest import MANIFEST
 from runtime.predictor import Predictor
 from runtime.variants import VARIANTS, runnable
@@ -197,9 +197,11 @@ def work(task: tuple) -> list[tuple[str | None, str | None]]:
     """A worker process's chunk, rendered there: lines pickle back cheaper than records."""
     global _worker
     source, variant, threads, classes, options, as_json, chunk = task
-    if _worker is None:  # a bare file (no variant) was already checked in a child process by the parent
+    if _worker is None:  # a bare file was already checked in a child process by the parent
         predictor = (
-            load(source, variant, threads, classes) if variant else load_file(source, threads, False, classes)
+            load(source, variant, threads, classes)
+            if is_manifest(source)
+            else load_file(source, threads, False, classes)
         )
         _worker = Classifier(predictor, *options)
     return [render(record, as_json) for record in _worker.records(chunk)]
@@ -222,8 +224,7 @@ def classify(args, classes: list[str] | None) -> int:
     try:
         # A manifest's model is checksum-checked, not probed: the workers may start on it at once,
         # while this process loads its own copy to check the options and say what it found.
-        from_manifest = args.source.is_dir() or args.source.suffix == ".json"
-        batches = submitted(args.source, args.variant) if pool and from_manifest else None
+        batches = submitted(args.source, args.variant) if pool and is_manifest(args.source) else None
         predictor = load(args.source, args.variant, args.threads, classes)
         if args.top_k > len(predictor.classes):
             print(

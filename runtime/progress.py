@@ -8,6 +8,7 @@ PLAIN_EVERY seconds, and a last one when anything was written before, so quick w
 slow work shows that it moves. tqdm is the host tools' (dev group): a device without it gets lines.
 """
 
+import subprocess
 import sys
 import time
 
@@ -57,3 +58,13 @@ def plain(items, what: str, total: int | None):
             last, wrote = now, True
     if wrote:
         print(f"{what}: {done}{of} done ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+
+
+def run_counted(command: list[str], what: str, **kwargs) -> subprocess.CompletedProcess:
+    """subprocess.run with stdout and stderr captured together as `stdout`, each line the command
+    prints counted as progress of `what` (debootstrap, pip: long, and chatty line by line)."""
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs
+    ) as child:
+        output = "".join(progress(child.stdout, what))
+    return subprocess.CompletedProcess(command, child.returncode, output, "")

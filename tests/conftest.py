@@ -5,6 +5,7 @@ in subprocesses, so the pytest process itself never has to import TensorFlow. Te
 files must work on `artifacts_copy`, never on `artifacts`.
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -43,11 +44,14 @@ def replace_format(monkeypatch, name: str, **changes) -> None:
             monkeypatch.setitem(VARIANTS, variant.name, replace(variant, format=new))
 
 
-def run_cli(*args, timeout=600, check=True, **kwargs) -> subprocess.CompletedProcess:
-    """Run `python -m ...` from the repository root, capturing text output."""
+def run_cli(*args, timeout=600, check=True, cwd=ROOT, env=None, **kwargs) -> subprocess.CompletedProcess:
+    """Run `python -m ...` (from the repository root unless `cwd`), capturing text output."""
+    env = dict(env or os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     result = subprocess.run(
         [sys.executable, "-m", *map(str, args)],
-        cwd=ROOT,
+        cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,

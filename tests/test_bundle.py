@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from device.wheels import ENGINES, HOST_PYTHON, HOST_TARGET, bundled
+from device.wheels import ENGINES, HOST_PYTHON, HOST_TARGET, TARGETS, bundled
 from runtime.variants import VARIANTS
 from tests.conftest import run_cli
 
@@ -75,7 +75,11 @@ def test_the_archive_holds_one_engine_its_variants_and_wheels_for_this_platform(
     assert {e["variant"] for e in manifest["artifacts"]} == {"tflite-float32", "tflite-int8"}
     assert not list(installed.rglob("*.keras")) and not list(installed.rglob("*.onnx"))
     assert f"BUNDLE_PYTHON={HOST_PYTHON}" in (installed / "bundle.env").read_text()
-    assert f"tar -xzf {NAME}.tar.gz" in (installed / "BUNDLE.md").read_text()
+    guide = (installed / "BUNDLE.md").read_text()
+    assert (
+        f"tar -xzf {NAME}.tar.gz" in guide and TARGETS[HOST_TARGET].devices in guide
+    )  # its own target's text
+    assert ("Raspberry" in guide) == (HOST_TARGET == "linux-aarch64")
     probe = sh(installed / ".venv/bin/python", "-c", "import tensorflow", cwd=installed)
     assert "No module named 'tensorflow'" in probe.stderr
 
@@ -102,6 +106,7 @@ def test_predict_evaluate_doctor_from_another_folder(installed, tmp_path):
 def test_smoke_benchmark_skips_the_engine_and_keras_it_does_not_have(installed, tmp_path):
     bench = sh(installed / "bin" / "fmnist-edge", "bench", "--smoke", cwd=tmp_path)
     assert bench.returncode == 0, bench.stdout[-3000:] + bench.stderr[-2000:]
+    assert "warning" not in (bench.stdout + bench.stderr).lower()  # e.g. "No files were found in testpaths"
     rows = {
         r["variant"]: r
         for r in json.loads((installed / "results" / "benchmark.json").read_text())["fmnist_edge"]["rows"]
