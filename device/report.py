@@ -32,12 +32,13 @@ def read_json(path: Path) -> dict | None:
 
 
 def benchmark(path: Path) -> tuple[dict | None, str | None]:
-    """The report in a benchmark.json, or why it has none this report can show."""
-    bench = (read_json(path) or {}).get("fmnist_edge")
+    """The report in a benchmark.json, or why it has none this report can show (named from its
+    device's folder: the report is committed and read elsewhere)."""
+    bench, name = (read_json(path) or {}).get("fmnist_edge"), f"{path.parent.name}/{path.name}"
     if bench is None:
-        return None, f"{path}: missing or damaged"
+        return None, f"{name}: missing or damaged"
     if "features" not in bench["machine"]:
-        return None, f"{path}: from an older fmnist-edge (CPU features named otherwise); run it again"
+        return None, f"{name}: from an older fmnist-edge (CPU features named otherwise); run it again"
     return bench, None
 
 
