@@ -1,24 +1,41 @@
-"""Write the generated C model: fmnist_model.h (the API and the output's quantization) and fmnist_model.c
-(the weights as const arrays, the precomputed requantization, then export/c_kernel.c).
+"""Write the generated C model: fmnist_model.h (the API, the output's quantization, the scratch size) and
+fmnist_model.c (the kernels its layers need, their weights as const arrays with the requantization
+precomputed, then fmnist_predict).
 
     int fmnist_predict(const uint8_t pixels[784], int8_t scores[10]);  /* returns the top class */
 
-Dependency-free C99: <stdint.h> and <string.h> only, no malloc, no floating point at run time; the
-buffers between layers live on the stack (a few hundred bytes), so the function is reentrant.
+Dependency-free C99: <stdint.h> and <string.h> only (and the compiler's <arm_acle.h> or <arm_mve.h> on
+cores that have them), no malloc, no floating point at run time. The layers' outputs live in one stack
+array, the scratch: each layer reads one end of it and writes the other, so it holds the largest pair
+of consecutive outputs (FMNIST_SCRATCH_BYTES). The function keeps no state: it is reentrant.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from export.c_graph import Dense, Softmax
+from export.c_graph import Graph
+from export.c_layout import blocked, folded_bias, is_sparse, mask_words
+from export.c_quant import Conv, Dense, Output, Pool
 
-KERNEL = Path(__file__).with_name("c_kernel.c")
+KERNELS = Path(__file__).parent
 PER_LINE = 24  # numbers per line of an array
+ALIGN = 4  # bytes: every layer output starts word-aligned in the scratch
 
 
-def header(softmax: Softmax, inputs: int) -> str:
-    classes = softmax.classes
+@dataclass(frozen=True)
+class Written:
+    """A layer as C: its data and struct, the kernel file it needs and the call that runs it."""
+
+    data: str
+    kernel: str  # c_dense.c, ...
+    function: str  # dense_layer, ...
+    outputs: int  # bytes it writes
+
+
+def header(graph: Graph, scratch: int) -> str:
+    classes, softmax = graph.softmax.classes, graph.softmax
     return f"""/* fmnist_model.h: the fmnist-edge classifier in dependency-free C99 (by `make export`).
  * score in [0, 1] = (scores[c] - FMNIST_OUTPUT_ZERO_POINT) * FMNIST_OUTPUT_SCALE */
 #ifndef FMNIST_MODEL_H
@@ -26,10 +43,11 @@ def header(softmax: Softmax, inputs: int) -> str:
 
 #include <stdint.h>
 
-#define FMNIST_INPUTS {inputs}
+#define FMNIST_INPUTS {graph.inputs}
 #define FMNIST_CLASSES {classes}
 #define FMNIST_OUTPUT_SCALE {softmax.output_scale!r}f
 #define FMNIST_OUTPUT_ZERO_POINT ({softmax.output_zero_point})
+#define FMNIST_SCRATCH_BYTES {scratch} /* on the stack during fmnist_predict, with its locals */
 
 #ifdef __cplusplus
 extern "C" {{
@@ -37,7 +55,7 @@ extern "C" {{
 
 /* Classify one 28x28 image of raw 0..255 pixels (row-major); writes the {classes} int8 scores and
  * returns the top class. Reentrant: no static state, no allocation. */
-int fmnist_predict(const uint8_t pixels[{inputs}], int8_t scores[{classes}]);
+int fmnist_predict(const uint8_t pixels[{graph.inputs}], int8_t scores[{classes}]);
 
 #ifdef __cplusplus
 }}
@@ -47,69 +65,135 @@ int fmnist_predict(const uint8_t pixels[{inputs}], int8_t scores[{classes}]);
 """
 
 
-def array(c_type: str, name: str, values: np.ndarray) -> str:
-    flat = [str(int(v)) for v in values.ravel()]
+def array(c_type: str, name: str, values: np.ndarray, aligned: bool = False) -> str:
+    flat = [str(int(v)) for v in np.asarray(values).ravel()]
     lines = ",\n    ".join(", ".join(flat[i : i + PER_LINE]) for i in range(0, len(flat), PER_LINE))
-    return f"static const {c_type} {name}[{len(flat)}] = {{\n    {lines}\n}};\n"
+    attribute = "FMNIST_ALIGNED " if aligned else ""
+    return f"static const {c_type} {attribute}{name}[{len(flat)}] = {{\n    {lines}\n}};\n"
 
 
-def blocked(weights: np.ndarray) -> np.ndarray:
-    """The weights in the kernel's layout (see struct dense in c_kernel.c): blocks of four rows, each
-    stored four inputs of each row at a time; the rows after the last whole block as they are."""
-    outputs, inputs = weights.shape
-    whole = outputs // 4 * 4
-    blocks = weights[:whole].reshape(whole // 4, 4, inputs // 4, 4).transpose(0, 2, 1, 3)
-    return np.concatenate([blocks.ravel(), weights[whole:].ravel()])
+def output_arrays(name: str, output: Output, bias: str | None = None) -> tuple[str, str]:
+    """The requantization arrays and the fields of a struct output; `bias`: the C of {name}_bias when it
+    is not the model's own."""
+    parts = [
+        bias or array("int32_t", f"{name}_bias", output.bias),
+        array("int32_t", f"{name}_multiplier", output.multiplier),
+        array("int8_t", f"{name}_shift", output.shift),
+    ]
+    fields = (
+        f"{{{name}_bias, {name}_multiplier, {name}_shift, {output.zero_point}, "
+        f"{output.activation_min}, {output.activation_max}}}"
+    )
+    return "".join(parts), fields
 
 
-def dense(index: int, layer: Dense) -> str:
-    name = f"dense{index}"
+def dense(name: str, layer: Dense) -> Written:
     outputs, inputs = layer.weights.shape
-    return "\n".join(
-        [
-            array("int8_t", f"{name}_weights", blocked(layer.weights)),
-            array("int32_t", f"{name}_bias", layer.bias),
-            array("int32_t", f"{name}_multiplier", layer.multiplier),
-            array("int8_t", f"{name}_shift", layer.shift),
-            f"static const struct dense {name} = {{{inputs}, {outputs}, {name}_weights, {name}_bias, "
-            f"{name}_multiplier, {name}_shift, {layer.output_zero_point}, {layer.activation_min}, "
-            f"{layer.activation_max}}};\n",
-        ]
+    unsigned = array(
+        "int32_t", f"{name}_bias", folded_bias(layer.output.bias, layer.weights, layer.input_zero_point + 128)
+    )
+    if is_sparse(layer.weights):
+        data, fields = output_arrays(name, layer.output, unsigned)
+        data = (
+            array("uint32_t", f"{name}_mask", mask_words(layer.weights))
+            + array("int8_t", f"{name}_values", layer.weights[layer.weights != 0])
+            + data
+        )
+        struct = f"struct sparse_dense {name} = {{{inputs}, {outputs}, {name}_mask, {name}_values, {fields}}}"
+        return Written(f"{data}static const {struct};\n", "c_sparse.c", "sparse_dense_layer", outputs)
+    signed = array(
+        "int32_t", f"{name}_bias", folded_bias(layer.output.bias, layer.weights, layer.input_zero_point)
+    )
+    bias = f"#if FMNIST_MVE /* its kernel multiplies u - 128 */\n{signed}#else\n{unsigned}#endif\n"
+    data, fields = output_arrays(name, layer.output, bias)
+    weights = array("int8_t", f"{name}_weights", blocked(layer.weights), aligned=True)
+    struct = f"struct dense {name} = {{{inputs}, {outputs}, {name}_weights, {fields}}}"
+    return Written(f"{weights}{data}static const {struct};\n", "c_dense.c", "dense_layer", outputs)
+
+
+def conv(name: str, layer: Conv) -> Written:
+    data, fields = output_arrays(name, layer.output)
+    numbers = [
+        *layer.input_shape,
+        *layer.output_shape,
+        *layer.weights.shape[1:3],
+        *layer.stride,
+        *layer.padding,
+        layer.weights.shape[3],
+        layer.input_zero_point + 128,
+    ]
+    struct = f"struct conv {name} = {{{', '.join(map(str, numbers))}, {name}_weights, {fields}}}"
+    weights = array("int8_t", f"{name}_weights", layer.weights)
+    return Written(
+        f"{weights}{data}static const {struct};\n", "c_conv.c", "conv_layer", int(np.prod(layer.output_shape))
     )
 
 
-def predict(layers: list[Dense], softmax: Softmax) -> str:
-    """fmnist_predict: the layers in order, each writing a stack buffer the next one reads."""
+def pool(name: str, layer: Pool) -> Written:
+    numbers = [
+        f"POOL_{layer.kind.name}",
+        *layer.input_shape,
+        *layer.output_shape[:2],
+        *layer.filter,
+        *layer.stride,
+        *layer.padding,
+        layer.activation_min,
+        layer.activation_max,
+        layer.multiplier,
+        layer.shift,
+        layer.input_zero_point,
+        layer.output_zero_point,
+    ]
+    struct = f"static const struct pool {name} = {{{', '.join(map(str, numbers))}}};\n"
+    return Written(struct, "c_pool.c", "pool_layer", int(np.prod(layer.output_shape)))
+
+
+WRITERS = {Dense: dense, Conv: conv, Pool: pool}
+
+
+def aligned(size: int) -> int:
+    return -(-size // ALIGN) * ALIGN
+
+
+def scratch_bytes(written: list[Written]) -> int:
+    """The scratch each layer's output shares with its input's: the largest consecutive pair."""
+    sizes = [aligned(w.outputs) for w in written]
+    return max([sizes[0], *(a + b for a, b in zip(sizes, sizes[1:], strict=False))])
+
+
+def predict(graph: Graph, written: list[Written], scratch: int) -> str:
+    """fmnist_predict: outputs alternate between the scratch's two ends (layer 0 at its start)."""
     lines = [
-        f"int fmnist_predict(const uint8_t pixels[{layers[0].weights.shape[1]}], "
-        f"int8_t scores[{softmax.classes}])",
+        f"int fmnist_predict(const uint8_t pixels[{graph.inputs}], int8_t scores[{graph.softmax.classes}])",
         "{",
+        f"    uint32_t words[{scratch // 4}]; /* FMNIST_SCRATCH_BYTES, word-aligned */",
+        "    uint8_t *scratch = (uint8_t *)words;",
     ]
-    lines += [f"    uint8_t layer{i}[{len(layer.bias)}];" for i, layer in enumerate(layers)]
     source = "pixels"
-    for i in range(len(layers)):
-        lines.append(f"    dense_layer(&dense{i}, {source}, layer{i});")
-        source = f"layer{i}"
-    lines += [
-        f"    softmax_layer(&softmax, {source}, {softmax.classes}, scores);",
-        f"    return top_class(scores, {softmax.classes});",
-        "}",
-    ]
+    for i, layer in enumerate(written):
+        target = "scratch" if i % 2 == 0 else f"scratch + {scratch - aligned(layer.outputs)}"
+        lines.append(f"    {layer.function}(&layer{i}, {source}, {target});")
+        source = target
+    lines += [f"    softmax_layer(&softmax, {source}, scores);", "    return top_class(scores);", "}"]
     return "\n".join(lines) + "\n"
 
 
-def source(layers: list[Dense], softmax: Softmax, origin: str) -> str:
-    kernel = KERNEL.read_text()
+def source(graph: Graph, origin: str) -> tuple[str, int]:
+    """fmnist_model.c and its scratch size in bytes."""
+    written = [WRITERS[type(layer)](f"layer{i}", layer) for i, layer in enumerate(graph.layers)]
+    scratch = scratch_bytes(written)
+    kernels = ["c_kernel.c", *dict.fromkeys(w.kernel for w in written)]
+    softmax = graph.softmax
     parts = [
         f"/* fmnist_model.c: generated by `make export` from {origin}; do not edit.\n"
         f" * Its scores are byte-identical to TensorFlow Lite Micro's on that model (tested on the\n"
         f" * 10,000 test images); the kernels below cite the reference sources they follow. */\n"
         f'#include <stdint.h>\n#include <string.h>\n\n#include "fmnist_model.h"\n',
-        kernel,
+        *((KERNELS / kernel).read_text() for kernel in kernels),
         "/* ---- the model ---- */\n",
-        *(dense(i, layer) for i, layer in enumerate(layers)),
+        *(w.data for w in written),
         f"static const struct softmax softmax = {{{softmax.input_multiplier}, "
         f"{softmax.input_left_shift}, {softmax.diff_min}}};\n",
-        predict(layers, softmax),
+        predict(graph, written, scratch),
     ]
-    return "\n".join(parts)
+    return "\n".join(parts), scratch
