@@ -1,12 +1,14 @@
 /* Fully connected layers (reference/integer_ops/fully_connected.h, FullyConnectedPerChannel):
- * out[o] = requantized(bias[o] + sum_i w[o][i] * (q[i] - input_zero_point)).
+ * out[o] = requantized(bias[o] + sum_i w[o][i] * (q[i] - input_zero_point)); convolutions
+ * (c_conv.c) use the same rows on each window of their input.
  *
  * The input offset is folded into the bias by the generator: sum_i w * u with u = q + 128, or, on the
  * Helium path, sum_i w * (u - 128), whose bias the generator writes under FMNIST_MVE.
  *
  * Weights layout: rows in blocks of four; a block is stored 16 inputs at a time (16 weights of row 0,
  * of row 1, 2, 3: 64 bytes), then the inputs % 16 last weights of each of its four rows; the rows after
- * the last whole block (outputs % 4) follow, each whole. Every block starts 4-byte aligned.
+ * the last whole block (outputs % 4) follow, each whole, padded to a multiple of 4 bytes in all. Every
+ * block starts 4-byte aligned.
  */
 struct dense {
     int32_t inputs, outputs;
@@ -53,8 +55,17 @@ static int32_t row_dot(const uint8_t *x, const int8_t *w, int32_t n)
 #else
 static int32_t row_dot(const uint8_t *x, const int8_t *w, int32_t n)
 {
-    int32_t acc = 0, i;
-    for (i = 0; i < n; i++)
+    int32_t acc = 0, i = 0;
+#if FMNIST_DSP
+    for (; i + 4 <= n; i += 4) {
+        uint32_t v, k;
+        memcpy(&v, x + i, 4);
+        memcpy(&k, w + i, 4);
+        acc = __smlad(__sxtb16(k), __uxtb16(v), acc);
+        acc = __smlad(sxtb16_odd(k), uxtb16_odd(v), acc);
+    }
+#endif
+    for (; i < n; i++)
         acc += x[i] * w[i];
     return acc;
 }
@@ -63,8 +74,8 @@ static int32_t row_dot(const uint8_t *x, const int8_t *w, int32_t n)
 /* SMLAD: two 16-bit multiply-accumulates. Per 16 inputs of four rows: the inputs widened once
  * (UXTB16, even and odd bytes), each row's 16 weights read by two LDRD and widened (SXTB16). Written
  * in assembly because the 14 registers it needs are all there are: compilers spill some. */
-#define FMNIST_ROW(acc, offset)                                                                        \
-    "ldrd %[k0], %[k1], [%[w], #" #offset "]\n\t"                                                      \
+#define FMNIST_ROW(acc, address)                                                                       \
+    "ldrd %[k0], %[k1], " address "\n\t"                                                               \
     "sxtb16 %[t], %[k0]\n\t"                                                                           \
     "smlad %[" #acc "], %[t], %[e0], %[" #acc "]\n\t"                                                  \
     "sxtb16 %[k0], %[k0], ror #8\n\t"                                                                  \
@@ -81,55 +92,69 @@ static int32_t row_dot(const uint8_t *x, const int8_t *w, int32_t n)
     "uxtb16 %[e1], %[k1]\n\t"                                                                          \
     "uxtb16 %[o1], %[k1], ror #8\n\t"
 
+/* The first load of each 16 inputs advances the weights' address by 64 (pre-indexed): the loop ends
+ * when it reaches the last 16's. */
 static void block4(const uint8_t *x, const int8_t *w, int32_t inputs, int32_t acc[4])
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], tail = inputs % 16, r, i;
-    const int8_t *end = w + inputs / 16 * 64;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], chunks = inputs / 16, tail = inputs % 16, r;
+    uint32_t address = (uint32_t)(uintptr_t)w - 64, last = address + 64 * (uint32_t)chunks;
     uint32_t e0, o0, e1, o1, k0, k1, t;
-    if (w != end)
-        __asm__ volatile("1:\n\t" FMNIST_INPUTS8 FMNIST_ROW(a0, 0) FMNIST_ROW(a1, 16) FMNIST_ROW(a2, 32)
-                             FMNIST_ROW(a3, 48) FMNIST_INPUTS8 FMNIST_ROW(a0, 8) FMNIST_ROW(a1, 24)
-                                 FMNIST_ROW(a2, 40) FMNIST_ROW(a3, 56)
-                         "adds %[w], %[w], #64\n\t"
-                         "cmp %[w], %[end]\n\t"
+    if (chunks)
+        __asm__ volatile("1:\n\t" FMNIST_INPUTS8 FMNIST_ROW(a0, "[%[w], #64]!") FMNIST_ROW(a1, "[%[w], #16]")
+                             FMNIST_ROW(a2, "[%[w], #32]") FMNIST_ROW(a3, "[%[w], #48]") FMNIST_INPUTS8
+                                 FMNIST_ROW(a0, "[%[w], #8]") FMNIST_ROW(a1, "[%[w], #24]")
+                                     FMNIST_ROW(a2, "[%[w], #40]") FMNIST_ROW(a3, "[%[w], #56]")
+                         "cmp %[w], %[last]\n\t"
                          "bne 1b"
                          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x),
-                           [w] "+r"(w), [e0] "=&r"(e0), [o0] "=&r"(o0), [e1] "=&r"(e1), [o1] "=&r"(o1),
-                           [k0] "=&r"(k0), [k1] "=&r"(k1), [t] "=&r"(t)
-                         : [end] "r"(end)
+                           [w] "+r"(address), [e0] "=&r"(e0), [o0] "=&r"(o0), [e1] "=&r"(e1),
+                           [o1] "=&r"(o1), [k0] "=&r"(k0), [k1] "=&r"(k1), [t] "=&r"(t)
+                         : [last] "r"(last)
                          : "cc", "memory");
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
-    for (r = 0; r < 4; r++)
-        for (i = 0; i < tail; i++)
-            acc[r] += x[i] * w[r * tail + i];
+    w += 64 * chunks;
+    for (r = 0; r < 4 && tail; r++)
+        acc[r] += row_dot(x, w + r * tail, tail);
 }
 #else
-/* Plain C (cores without DSP instructions, and the host). */
+/* Plain C (cores without DSP instructions, and the host): four inputs of four rows at a time. */
 static void block4(const uint8_t *x, const int8_t *w, int32_t inputs, int32_t acc[4])
 {
-    int32_t chunk = 16, r, i;
-    for (; inputs > 0; inputs -= chunk, x += chunk, w += 4 * chunk) {
-        chunk = inputs < 16 ? inputs : 16;
-        for (r = 0; r < 4; r++)
-            for (i = 0; i < chunk; i++)
-                acc[r] += x[i] * w[r * chunk + i];
-    }
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], chunks = inputs / 16, tail = inputs % 16, r, i;
+    for (; chunks > 0; chunks--, w += 48)
+        for (i = 0; i < 4; i++, x += 4, w += 4) {
+            int32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+            a0 += x0 * w[0] + x1 * w[1] + x2 * w[2] + x3 * w[3];
+            a1 += x0 * w[16] + x1 * w[17] + x2 * w[18] + x3 * w[19];
+            a2 += x0 * w[32] + x1 * w[33] + x2 * w[34] + x3 * w[35];
+            a3 += x0 * w[48] + x1 * w[49] + x2 * w[50] + x3 * w[51];
+        }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+    for (r = 0; r < 4 && tail; r++)
+        for (i = 0; i < tail; i++)
+            acc[r] += x[i] * w[r * tail + i];
 }
 #endif
 #endif
 
 /* acc = bias + sum(x * w) for each output: blocks of four rows, then any rows left one by one. */
+/* Output channels first .. first + rows - 1 of the weights `w` (the layout above) on the input x. */
+static void dense_rows(const int8_t *w, int32_t inputs, int32_t first, int32_t rows, const struct output *p,
+                       const uint8_t *x, uint8_t *out)
+{
+    int32_t o = 0, acc[4];
+    for (; o + 4 <= rows; o += 4, w += 4 * inputs) {
+        memcpy(acc, p->bias + first + o, sizeof acc);
+        block4(x, w, inputs, acc);
+        output_values(p, first + o, acc, 4, out + o);
+    }
+    for (; o < rows; o++, w += inputs) {
+        acc[0] = p->bias[first + o] + row_dot(x, w, inputs);
+        output_values(p, first + o, acc, 1, out + o);
+    }
+}
+
 static void dense_layer(const struct dense *layer, const uint8_t *in, uint8_t *out)
 {
-    const int8_t *w = layer->weights;
-    int32_t o = 0, acc[4], r;
-    for (; o + 4 <= layer->outputs; o += 4, w += 4 * layer->inputs) {
-        for (r = 0; r < 4; r++)
-            acc[r] = layer->out.bias[o + r];
-        block4(in, w, layer->inputs, acc);
-        for (r = 0; r < 4; r++)
-            out[o + r] = output_value(&layer->out, o + r, acc[r]);
-    }
-    for (; o < layer->outputs; o++, w += layer->inputs)
-        out[o] = output_value(&layer->out, o, layer->out.bias[o] + row_dot(in, w, layer->inputs));
+    dense_rows(layer->weights, layer->inputs, 0, layer->outputs, &layer->out, in, out);
 }

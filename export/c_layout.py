@@ -17,7 +17,8 @@ MASK_BITS = 32
 
 
 def blocked(weights: np.ndarray) -> np.ndarray:
-    """[outputs, inputs] weights in the dense kernel's layout (see the top of c_dense.c)."""
+    """[outputs, inputs] weights in the dense kernel's layout (see the top of c_dense.c), padded with
+    zeros to a multiple of 4 bytes so that what follows stays aligned."""
     outputs, inputs = weights.shape
     whole_rows, whole_inputs = outputs // BLOCK_ROWS * BLOCK_ROWS, inputs // CHUNK * CHUNK
     parts = []
@@ -25,7 +26,16 @@ def blocked(weights: np.ndarray) -> np.ndarray:
         chunks = block[:, :whole_inputs].reshape(BLOCK_ROWS, -1, CHUNK).transpose(1, 0, 2)
         parts += [chunks.ravel(), block[:, whole_inputs:].ravel()]
     parts.append(weights[whole_rows:].ravel())
-    return np.concatenate(parts).astype(np.int8)
+    laid_out = np.concatenate(parts).astype(np.int8)
+    return np.concatenate([laid_out, np.zeros(-len(laid_out) % 4, np.int8)])
+
+
+def grouped(weights: np.ndarray, groups: int) -> np.ndarray:
+    """A convolution's [out_channels, h, w, group channels] filters as one dense layout per group, each
+    filter padded with zeros to a multiple of 16 weights (the kernels' fast path; see c_conv.c)."""
+    rows = weights.reshape(groups, len(weights) // groups, -1)
+    rows = np.pad(rows, ((0, 0), (0, 0), (0, -rows.shape[2] % CHUNK)))
+    return np.concatenate([blocked(group) for group in rows])
 
 
 def mask_words(weights: np.ndarray) -> np.ndarray:

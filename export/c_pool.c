@@ -23,25 +23,32 @@ static int32_t pooled(const struct pool *p, int32_t value, int32_t count)
     return q > p->activation_max ? p->activation_max : q;
 }
 
-static void pool_layer(const struct pool *p, const uint8_t *in, uint8_t *out)
+/* `sums`: channels int32 of scratch. */
+static void pool_layer(const struct pool *p, const uint8_t *in, uint8_t *out, uint8_t *sums)
 {
-    int32_t oy, ox, c, y, x;
+    const int32_t in_h = p->in_h, in_w = p->in_w, channels = p->channels, is_max = p->kind == POOL_MAX;
+    int32_t *values = (int32_t *)(void *)sums, oy, ox, c, y, x;
     for (oy = 0; oy < p->out_h; oy++) {
         int32_t y0 = oy * p->stride_h - p->pad_h; /* the window, clipped to the image */
-        int32_t y_start = y0 < 0 ? 0 : y0, y_end = y0 + p->filter_h < p->in_h ? y0 + p->filter_h : p->in_h;
-        for (ox = 0; ox < p->out_w; ox++) {
+        int32_t y_start = y0 < 0 ? 0 : y0, y_end = y0 + p->filter_h < in_h ? y0 + p->filter_h : in_h;
+        for (ox = 0; ox < p->out_w; ox++, out += channels) {
             int32_t x0 = ox * p->stride_w - p->pad_w;
-            int32_t x_start = x0 < 0 ? 0 : x0, x_end = x0 + p->filter_w < p->in_w ? x0 + p->filter_w : p->in_w;
+            int32_t x_start = x0 < 0 ? 0 : x0, x_end = x0 + p->filter_w < in_w ? x0 + p->filter_w : in_w;
             int32_t count = (y_end - y_start) * (x_end - x_start);
-            for (c = 0; c < p->channels; c++) {
-                int32_t value = 0;
-                for (y = y_start; y < y_end; y++)
-                    for (x = x_start; x < x_end; x++) {
-                        int32_t u = in[(y * p->in_w + x) * p->channels + c];
-                        value = p->kind == POOL_MAX ? (u > value ? u : value) : value + u;
-                    }
-                *out++ = (uint8_t)(pooled(p, value, count) + 128);
-            }
+            for (c = 0; c < channels; c++)
+                values[c] = 0;
+            for (y = y_start; y < y_end; y++)
+                for (x = x_start; x < x_end; x++) {
+                    const uint8_t *u = in + (y * in_w + x) * channels;
+                    if (is_max)
+                        for (c = 0; c < channels; c++)
+                            values[c] = u[c] > values[c] ? u[c] : values[c];
+                    else
+                        for (c = 0; c < channels; c++)
+                            values[c] += u[c];
+                }
+            for (c = 0; c < channels; c++)
+                out[c] = (uint8_t)(pooled(p, values[c], count) + 128);
         }
     }
 }

@@ -58,6 +58,11 @@ class Conv:
     def macs(self) -> int:
         return int(np.prod(self.output_shape)) * int(np.prod(self.weights.shape[1:]))
 
+    @property
+    def is_depthwise(self) -> bool:
+        """One input channel per group, and more than one group."""
+        return self.weights.shape[3] == 1 and self.input_shape[2] > 1
+
 
 class PoolKind(Enum):
     MAX = 0

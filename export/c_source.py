@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from export.c_graph import Graph
-from export.c_layout import blocked, folded_bias, is_sparse, mask_words
+from export.c_layout import CHUNK, blocked, folded_bias, grouped, is_sparse, mask_words
 from export.c_quant import Conv, Dense, Output, Pool
 
 KERNELS = Path(__file__).parent
@@ -26,12 +26,13 @@ ALIGN = 4  # bytes: every layer output starts word-aligned in the scratch
 
 @dataclass(frozen=True)
 class Written:
-    """A layer as C: its data and struct, the kernel file it needs and the call that runs it."""
+    """A layer as C: its data and struct, the kernel files it needs and the function that runs it."""
 
     data: str
-    kernel: str  # c_dense.c, ...
+    kernels: tuple[str, ...]  # c_dense.c, ...
     function: str  # dense_layer, ...
     outputs: int  # bytes it writes
+    workspace: int = 0  # bytes of scratch it needs besides (a convolution's window, sums)
 
 
 def header(graph: Graph, scratch: int) -> str:
@@ -87,45 +88,78 @@ def output_arrays(name: str, output: Output, bias: str | None = None) -> tuple[s
     return "".join(parts), fields
 
 
+def rows(
+    name: str, weights: np.ndarray, laid_out: np.ndarray, input_zero_point: int, output: Output
+) -> tuple[str, str]:
+    """Weights (`laid_out` for c_dense.c's rows) with their bias, the input offset folded in (two ways:
+    the Helium kernel multiplies u - 128, the others u), and the struct output fields."""
+    signed, unsigned = (
+        array("int32_t", f"{name}_bias", folded_bias(output.bias, weights, input_zero_point + offset))
+        for offset in (0, 128)
+    )
+    bias = f"#if FMNIST_MVE /* its kernel multiplies u - 128 */\n{signed}#else\n{unsigned}#endif\n"
+    data, fields = output_arrays(name, output, bias)
+    return array("int8_t", f"{name}_weights", laid_out, aligned=True) + data, fields
+
+
 def dense(name: str, layer: Dense) -> Written:
     outputs, inputs = layer.weights.shape
-    unsigned = array(
-        "int32_t", f"{name}_bias", folded_bias(layer.output.bias, layer.weights, layer.input_zero_point + 128)
-    )
     if is_sparse(layer.weights):
-        data, fields = output_arrays(name, layer.output, unsigned)
+        bias = folded_bias(layer.output.bias, layer.weights, layer.input_zero_point + 128)
+        data, fields = output_arrays(name, layer.output, array("int32_t", f"{name}_bias", bias))
         data = (
             array("uint32_t", f"{name}_mask", mask_words(layer.weights))
             + array("int8_t", f"{name}_values", layer.weights[layer.weights != 0])
             + data
         )
         struct = f"struct sparse_dense {name} = {{{inputs}, {outputs}, {name}_mask, {name}_values, {fields}}}"
-        return Written(f"{data}static const {struct};\n", "c_sparse.c", "sparse_dense_layer", outputs)
-    signed = array(
-        "int32_t", f"{name}_bias", folded_bias(layer.output.bias, layer.weights, layer.input_zero_point)
-    )
-    bias = f"#if FMNIST_MVE /* its kernel multiplies u - 128 */\n{signed}#else\n{unsigned}#endif\n"
-    data, fields = output_arrays(name, layer.output, bias)
-    weights = array("int8_t", f"{name}_weights", blocked(layer.weights), aligned=True)
+        return Written(f"{data}static const {struct};\n", ("c_sparse.c",), "sparse_dense_layer", outputs)
+    data, fields = rows(name, layer.weights, blocked(layer.weights), layer.input_zero_point, layer.output)
     struct = f"struct dense {name} = {{{inputs}, {outputs}, {name}_weights, {fields}}}"
-    return Written(f"{weights}{data}static const {struct};\n", "c_dense.c", "dense_layer", outputs)
+    return Written(f"{data}static const {struct};\n", ("c_dense.c",), "dense_layer", outputs)
+
+
+def depthwise(name: str, layer: Conv) -> Written:
+    data, fields = output_arrays(name, layer.output)
+    out_c, filter_h, filter_w, _ = layer.weights.shape
+    weights = array("int8_t", f"{name}_weights", layer.weights.transpose(1, 2, 0, 3))
+    numbers = [
+        *layer.input_shape,
+        *layer.output_shape,
+        filter_h,
+        filter_w,
+        *layer.stride,
+        *layer.padding,
+        layer.input_zero_point + 128,
+    ]
+    struct = f"struct depthwise {name} = {{{', '.join(map(str, numbers))}, {name}_weights, {fields}}}"
+    outputs = int(np.prod(layer.output_shape))
+    return Written(
+        f"{weights}{data}static const {struct};\n", ("c_depthwise.c",), "depthwise_layer", outputs, 4 * out_c
+    )
 
 
 def conv(name: str, layer: Conv) -> Written:
-    data, fields = output_arrays(name, layer.output)
+    if layer.is_depthwise:
+        return depthwise(name, layer)
+    group_channels = layer.weights.shape[3]
+    groups = layer.input_shape[2] // group_channels
+    laid_out = grouped(layer.weights, groups)
+    data, fields = rows(name, layer.weights, laid_out, layer.input_zero_point, layer.output)
     numbers = [
         *layer.input_shape,
         *layer.output_shape,
         *layer.weights.shape[1:3],
         *layer.stride,
         *layer.padding,
-        layer.weights.shape[3],
+        group_channels,
         layer.input_zero_point + 128,
     ]
     struct = f"struct conv {name} = {{{', '.join(map(str, numbers))}, {name}_weights, {fields}}}"
-    weights = array("int8_t", f"{name}_weights", layer.weights)
+    column = -(-int(np.prod(layer.weights.shape[1:])) // CHUNK) * CHUNK  # padded as the filters are
+    outputs = int(np.prod(layer.output_shape))
     return Written(
-        f"{weights}{data}static const {struct};\n", "c_conv.c", "conv_layer", int(np.prod(layer.output_shape))
+        f"{data}static const {struct};\n", ("c_dense.c", "c_conv.c"), "conv_layer", outputs, column
     )
 
 
@@ -145,7 +179,8 @@ def pool(name: str, layer: Pool) -> Written:
         layer.output_zero_point,
     ]
     struct = f"static const struct pool {name} = {{{', '.join(map(str, numbers))}}};\n"
-    return Written(struct, "c_pool.c", "pool_layer", int(np.prod(layer.output_shape)))
+    outputs = int(np.prod(layer.output_shape))
+    return Written(struct, ("c_pool.c",), "pool_layer", outputs, 4 * layer.input_shape[2])
 
 
 WRITERS = {Dense: dense, Conv: conv, Pool: pool}
@@ -155,24 +190,27 @@ def aligned(size: int) -> int:
     return -(-size // ALIGN) * ALIGN
 
 
-def scratch_bytes(written: list[Written]) -> int:
-    """The scratch each layer's output shares with its input's: the largest consecutive pair."""
+def scratch_bytes(written: list[Written]) -> tuple[int, int]:
+    """The scratch for the layers' outputs (each shares it with its input's: the largest consecutive
+    pair) and for a convolution's window (the largest)."""
     sizes = [aligned(w.outputs) for w in written]
-    return max([sizes[0], *(a + b for a, b in zip(sizes, sizes[1:], strict=False))])
+    outputs = max([sizes[0], *(a + b for a, b in zip(sizes, sizes[1:], strict=False))])
+    return outputs, aligned(max(w.workspace for w in written))
 
 
-def predict(graph: Graph, written: list[Written], scratch: int) -> str:
+def predict(graph: Graph, written: list[Written], outputs: int, workspace: int) -> str:
     """fmnist_predict: outputs alternate between the scratch's two ends (layer 0 at its start)."""
     lines = [
         f"int fmnist_predict(const uint8_t pixels[{graph.inputs}], int8_t scores[{graph.softmax.classes}])",
         "{",
-        f"    uint32_t words[{scratch // 4}]; /* FMNIST_SCRATCH_BYTES, word-aligned */",
+        f"    uint32_t words[{(outputs + workspace) // 4}]; /* FMNIST_SCRATCH_BYTES, word-aligned */",
         "    uint8_t *scratch = (uint8_t *)words;",
     ]
     source = "pixels"
     for i, layer in enumerate(written):
-        target = "scratch" if i % 2 == 0 else f"scratch + {scratch - aligned(layer.outputs)}"
-        lines.append(f"    {layer.function}(&layer{i}, {source}, {target});")
+        target = "scratch" if i % 2 == 0 else f"scratch + {outputs - aligned(layer.outputs)}"
+        extra = f", scratch + {outputs}" if layer.workspace else ""
+        lines.append(f"    {layer.function}(&layer{i}, {source}, {target}{extra});")
         source = target
     lines += [f"    softmax_layer(&softmax, {source}, scores);", "    return top_class(scores);", "}"]
     return "\n".join(lines) + "\n"
@@ -181,8 +219,8 @@ def predict(graph: Graph, written: list[Written], scratch: int) -> str:
 def source(graph: Graph, origin: str) -> tuple[str, int]:
     """fmnist_model.c and its scratch size in bytes."""
     written = [WRITERS[type(layer)](f"layer{i}", layer) for i, layer in enumerate(graph.layers)]
-    scratch = scratch_bytes(written)
-    kernels = ["c_kernel.c", *dict.fromkeys(w.kernel for w in written)]
+    outputs, workspace = scratch_bytes(written)
+    kernels = dict.fromkeys(["c_kernel.c", *(kernel for w in written for kernel in w.kernels)])
     softmax = graph.softmax
     parts = [
         f"/* fmnist_model.c: generated by `make export` from {origin}; do not edit.\n"
@@ -194,6 +232,6 @@ def source(graph: Graph, origin: str) -> tuple[str, int]:
         *(w.data for w in written),
         f"static const struct softmax softmax = {{{softmax.input_multiplier}, "
         f"{softmax.input_left_shift}, {softmax.diff_min}}};\n",
-        predict(graph, written, scratch),
+        predict(graph, written, outputs, workspace),
     ]
-    return "\n".join(parts), scratch
+    return "\n".join(parts), outputs + workspace
