@@ -36,11 +36,12 @@ class Target:
     label: str  # what the table says
     board: str | None  # QEMU machine, None: size only
     flags: tuple[str, ...] = ()
+    cycles: bool = False  # estimate its cycles (benchmarks/firmware_trace.py has a model of this core)
 
 
 TARGETS = (
     Target("cortex-m55", "Cortex-M55, Helium (MVE), mps3-an547", "mps3-an547", ("-mfloat-abi=hard",)),
-    Target("cortex-m4", "Cortex-M4, DSP (SMLAD), mps2-an386", "mps2-an386"),
+    Target("cortex-m4", "Cortex-M4, DSP (SMLAD), mps2-an386", "mps2-an386", cycles=True),
     Target("cortex-m3", "Cortex-M3, plain C, mps2-an385", "mps2-an385"),
     Target("cortex-m0plus", "Cortex-M0+, plain C (object size only)", None),
 )

@@ -39,11 +39,13 @@ def grouped(weights: np.ndarray, groups: int) -> np.ndarray:
 
 
 def mask_words(weights: np.ndarray) -> np.ndarray:
-    """uint32 [outputs, ceil(inputs / 32)]: bit i of word k set when weight 32k + i is not zero."""
+    """uint32 [outputs, ceil(inputs / 32)]: bit 31 - i of word k set when weight 32k + i is not zero
+    (the kernel finds the next one by counting leading zeros)."""
     outputs, inputs = weights.shape
     padded = np.zeros((outputs, -(-inputs // MASK_BITS) * MASK_BITS), bool)
     padded[:, :inputs] = weights != 0
-    bits = padded.reshape(outputs, -1, MASK_BITS).astype(np.uint64) << np.arange(MASK_BITS, dtype=np.uint64)
+    positions = np.arange(MASK_BITS - 1, -1, -1, dtype=np.uint64)
+    bits = padded.reshape(outputs, -1, MASK_BITS).astype(np.uint64) << positions
     return bits.sum(axis=2).astype(np.uint32)
 
 

@@ -11,6 +11,7 @@ of consecutive outputs (FMNIST_SCRATCH_BYTES). The function keeps no state: it i
 """
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -102,9 +103,11 @@ def rows(
     return array("int8_t", f"{name}_weights", laid_out, aligned=True) + data, fields
 
 
-def dense(name: str, layer: Dense) -> Written:
+def dense(name: str, layer: Dense, sparse: bool = True) -> Written:
+    """A fully connected layer; its weights as a bitmask and the non-zero ones when that is smaller
+    (and `sparse`)."""
     outputs, inputs = layer.weights.shape
-    if is_sparse(layer.weights):
+    if sparse and is_sparse(layer.weights):
         bias = folded_bias(layer.output.bias, layer.weights, layer.input_zero_point + 128)
         data, fields = output_arrays(name, layer.output, array("int32_t", f"{name}_bias", bias))
         data = (
@@ -216,9 +219,10 @@ def predict(graph: Graph, written: list[Written], outputs: int, workspace: int) 
     return "\n".join(lines) + "\n"
 
 
-def source(graph: Graph, origin: str) -> tuple[str, int]:
-    """fmnist_model.c and its scratch size in bytes."""
-    written = [WRITERS[type(layer)](f"layer{i}", layer) for i, layer in enumerate(graph.layers)]
+def source(graph: Graph, origin: str, sparse: bool = True) -> tuple[str, int]:
+    """fmnist_model.c and its scratch size in bytes; `sparse`: False keeps every weight (to compare)."""
+    writers = {**WRITERS, Dense: partial(dense, sparse=sparse)}
+    written = [writers[type(layer)](f"layer{i}", layer) for i, layer in enumerate(graph.layers)]
     outputs, workspace = scratch_bytes(written)
     kernels = dict.fromkeys(["c_kernel.c", *(kernel for w in written for kernel in w.kernels)])
     softmax = graph.softmax

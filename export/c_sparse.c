@@ -1,6 +1,7 @@
 /* Fully connected layers with sparse weights (pruned models): the same sums as c_dense.c, over the
- * non-zero weights only. Per row, a bitmask says which weights are not zero (bit i of word k: weight
- * 32k + i); the values follow row by row. The bias absorbs the input offset (sum of w * u). */
+ * non-zero weights only. Per row, a bitmask says which weights are not zero (bit 31 - i of word k:
+ * weight 32k + i, so that counting leading zeros finds the next one); the non-zero values follow row
+ * by row. The bias absorbs the input offset (sum of w * u). */
 struct sparse_dense {
     int32_t inputs, outputs;
     const uint32_t *mask; /* [outputs][(inputs + 31) / 32] */
@@ -8,15 +9,15 @@ struct sparse_dense {
     struct output out;
 };
 
-static int lowest_bit(uint32_t bits)
+static int leading_zeros(uint32_t bits) /* bits != 0 */
 {
 #if defined(__GNUC__)
-    return __builtin_ctz(bits); /* RBIT + CLZ on a Cortex-M3 and up */
+    return __builtin_clz(bits); /* one CLZ on a Cortex-M3 and up */
 #else
-    int i = 0;
-    for (; !(bits & 1u); bits >>= 1)
-        i++;
-    return i;
+    int n = 0;
+    for (; !(bits & 0x80000000u); bits <<= 1)
+        n++;
+    return n;
 #endif
 }
 
@@ -29,10 +30,13 @@ static void sparse_dense_layer(const struct sparse_dense *layer, const uint8_t *
         int32_t acc = layer->out.bias[o];
         for (k = 0; k < words; k++) {
             const uint8_t *x = in + 32 * k;
-            uint32_t bits;
-            for (bits = *mask++; bits; bits &= bits - 1)
-                acc += x[lowest_bit(bits)] * *w++;
+            uint32_t bits = *mask++;
+            while (bits) {
+                int i = leading_zeros(bits);
+                acc += x[i] * *w++;
+                bits &= ~(0x80000000u >> i);
+            }
         }
-        out[o] = output_value(&layer->out, o, acc);
+        output_values(&layer->out, o, &acc, 1, out + o);
     }
 }

@@ -1,6 +1,6 @@
 """Train the tutorial's Fashion-MNIST classifier and save it with its figures.
 
-    python -m train [--epochs 10] [--batch-size 32] [--seed 3] [--out artifacts]
+    python -m train [--epochs 10] [--batch-size 32] [--seed 3] [--prune 0.5] [--out artifacts]
 
 Writes OUT/model.keras and OUT/train.json (recipe, seconds, test accuracy, checksums), atomically.
 """
@@ -41,6 +41,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         f"weights (default: {defaults.seed})",
     )
     parser.add_argument(
+        "--prune",
+        type=float,
+        default=defaults.prune,
+        metavar="SHARE",
+        help="then set this share of each Dense kernel's weights to zero (the smallest) and fine-tune "
+        f"{defaults.fine_tune_epochs} epochs keeping them zero, for sparse C weights (default: none)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=Path("artifacts"),
@@ -50,6 +58,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         parser.error("--epochs and --batch-size must be at least 1")
+    if not 0 <= args.prune < 1:
+        parser.error("--prune must be at least 0 and below 1")
     return args
 
 
@@ -60,7 +70,7 @@ def main(argv=None) -> int:
         train_set, test_set = load_split("train", folder), load_split("test", folder)
         from train.fit import train  # TensorFlow: only once the flags and the data are good
 
-        recipe = Recipe(args.epochs, args.batch_size, args.seed)
+        recipe = Recipe(args.epochs, args.batch_size, args.seed, prune=args.prune)
         result = train(recipe, train_set, test_set)
         model_path = args.out / "model.keras"
         with atomic_path(model_path) as tmp:
@@ -71,6 +81,11 @@ def main(argv=None) -> int:
                 "epochs": recipe.epochs,
                 "batch_size": recipe.batch_size,
                 "seed": recipe.seed,
+                **(
+                    {"prune": recipe.prune, "fine_tune_epochs": recipe.fine_tune_epochs}
+                    if recipe.prune
+                    else {}
+                ),
                 "seconds": round(result.seconds, 2),
                 "accuracy": result.accuracy,
                 "model_sha256": sha256_file(model_path),
