@@ -99,7 +99,14 @@ def compile_model(target: Target, model_source: Path, out: Path) -> Path:
 def build(target: Target, model_source: Path, images_source: Path, out: Path) -> tuple[Path, Path]:
     """Compile the model into its own object (to size it) and link the firmware in the folder `out`;
     (elf, map file)."""
-    model_object = compile_model(target, model_source, out)
+    return link(target, model_source, compile_model(target, model_source, out), images_source, out)
+
+
+def link(
+    target: Target, model_source: Path, model_object: Path, images_source: Path, out: Path
+) -> tuple[Path, Path]:
+    """The firmware around the model compiled from `model_source`, in the folder `out`; (elf, map file)."""
+    out.mkdir(parents=True, exist_ok=True)
     elf, map_file = out / "firmware.elf", out / "firmware.map"
     run_tool(
         [

@@ -1,8 +1,9 @@
 """Where one inference's instructions go, and an estimate of its Cortex-M4 cycles.
 
-QEMU runs the firmware one instruction per translation block (-singlestep) and logs each block it
-executes (-d exec,nochain): each logged address is one executed instruction, looked up in the ELF's
-disassembly (arm-none-eabi-objdump). Only the model's own code counts (the map file says where it is).
+QEMU logs each block of instructions it translates (-d in_asm: their addresses) and each block it
+executes (-d exec,nochain: which one), so the sequence of executed instructions is the executed
+blocks' instructions, one after the other. Each is looked up in the ELF's disassembly
+(arm-none-eabi-objdump); only the model's own code counts (the map file says where it is).
 
 The cycle estimate applies CYCLE_MODEL to that sequence; nothing here runs a real Cortex-M4, so it is
 an estimate, and says so wherever it is shown.
@@ -13,6 +14,8 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from benchmarks import firmware
 from benchmarks.firmware import FirmwareError, Target
@@ -27,8 +30,11 @@ REFILL = 2  # cycles to refill the pipeline after a taken branch (1 to 3 by the 
 CONDITIONS = "eq ne cs hs cc lo mi pl vs vc hi ls ge lt gt le".split()
 BRANCHES = {"b", "bl", "blx", "bx", "cbz", "cbnz", *(f"b{c}" for c in CONDITIONS)}
 SINGLE_ACCESS = re.compile(r"^(ldr|str)(b|h|sb|sh)?(ex|t)?$")
+MULTIPLE = {"push", "pop", "ldm", "ldmia", "ldmdb", "stm", "stmia", "stmdb"}
+REGISTER = re.compile(r"\b(r\d+|lr|pc|sp|ip|fp|sl|sb)\b")
 LINE = re.compile(r"^\s*([0-9a-f]+):\s+((?:[0-9a-f]{4} ?){1,2})\s+(\S+)\s*(.*)$")
-EXECUTED = re.compile(r"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/")
+TRANSLATED = re.compile(r"^0x([0-9a-f]{8}):")
+EXECUTED = re.compile(r"^Trace \d+: (0x[0-9a-f]+) ")
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,23 @@ class Instruction:
     operands: str
     size: int  # bytes
     function: str
+
+    @property
+    def base_cycles(self) -> int:
+        """Its cycles by CYCLE_MODEL, before pipelining and branches."""
+        if SINGLE_ACCESS.match(self.mnemonic):
+            return 2
+        if self.mnemonic in ("ldrd", "strd"):
+            return 3
+        if self.mnemonic in MULTIPLE:
+            return 1 + len(REGISTER.findall(self.operands.split("{")[-1]))
+        return 12 if self.mnemonic in ("sdiv", "udiv") else 1
+
+    @property
+    def may_branch(self) -> bool:
+        """Whether it can change the program counter (a branch, or a load or move into pc)."""
+        writes_pc = self.mnemonic in MULTIPLE | {"ldr", "mov"} and "pc" in REGISTER.findall(self.operands)
+        return self.mnemonic in BRANCHES or writes_pc
 
 
 @dataclass(frozen=True)
@@ -63,36 +86,24 @@ def disassemble(elf: Path) -> dict[int, Instruction]:
     return code
 
 
-def executed(target: Target, elf: Path) -> list[int]:
-    """The address of every instruction the firmware executes, in order."""
+def executed(target: Target, elf: Path) -> np.ndarray:
+    """The address of every instruction the firmware executes, in order. A block's instructions are
+    logged when it is translated, just before it first runs; each run logs the block's host address."""
+    blocks, runs, translating = {}, [], None
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "exec.log"
-        firmware.run(target, elf, ("-singlestep", "-d", "exec,nochain", "-D", str(log)))
+        firmware.run(target, elf, ("-d", "in_asm,exec,nochain", "-D", str(log)))
         with log.open() as lines:
-            return [int(m.group(1), 16) for m in map(EXECUTED.match, lines) if m]
-
-
-def is_taken_branch(instruction: Instruction, address: int, following: int | None) -> bool:
-    writes_pc = instruction.mnemonic in BRANCHES or (
-        instruction.mnemonic in ("pop", "ldm", "ldmia", "ldr", "mov") and "pc" in instruction.operands
-    )
-    return writes_pc and following is not None and following != address + instruction.size
-
-
-def cycles(instruction: Instruction, previous: Instruction | None, taken: bool) -> int:
-    """One instruction's cycles by CYCLE_MODEL."""
-    name = instruction.mnemonic
-    if SINGLE_ACCESS.match(name):
-        base = 1 if previous is not None and SINGLE_ACCESS.match(previous.mnemonic) else 2
-    elif name in ("ldrd", "strd"):
-        base = 3
-    elif name in ("push", "pop", "ldm", "ldmia", "ldmdb", "stm", "stmia", "stmdb"):
-        base = 1 + len(re.findall(r"r\d+|lr|pc|sp|ip|fp|sl", instruction.operands.split("{")[-1]))
-    elif name in ("sdiv", "udiv"):
-        base = 12
-    else:
-        base = 1
-    return base + (REFILL if taken else 0)
+            for line in lines:
+                if line.startswith("IN:"):
+                    translating = []
+                elif translating is not None and (found := TRANSLATED.match(line)):
+                    translating.append(int(found.group(1), 16))
+                elif found := EXECUTED.match(line):
+                    if translating is not None:
+                        blocks[found.group(1)], translating = np.array(translating, np.int64), None
+                    runs.append(blocks[found.group(1)])
+    return np.concatenate(runs) if runs else np.zeros(0, np.int64)
 
 
 def trace(target: Target, elf: Path, map_file: Path) -> Trace:
@@ -100,16 +111,23 @@ def trace(target: Target, elf: Path, map_file: Path) -> Trace:
     ranges = [(s.address, s.address + s.size) for s in firmware.model_sections(map_file) if s.kind == "text"]
     code = {a: i for a, i in disassemble(elf).items() if any(start <= a < end for start, end in ranges)}
     addresses = executed(target, elf)
-    if not addresses:
+    if not len(addresses):
         raise FirmwareError(f"{target.board}: QEMU logged no instruction")
-    total, counts, previous = 0, Counter(), None
-    for index, address in enumerate(addresses):
-        instruction = code.get(address)
-        if instruction is None:  # not the model's: startup, printing
-            previous = None
-            continue
-        following = addresses[index + 1] if index + 1 < len(addresses) else None
-        total += cycles(instruction, previous, is_taken_branch(instruction, address, following))
-        counts[instruction.function] += 1
-        previous = instruction
-    return Trace(sum(counts.values()), total, counts.most_common())
+    known = np.array(sorted(code), np.int64)
+    table = [code[a] for a in known]
+    slot = np.searchsorted(known, addresses).clip(max=len(known) - 1)
+    model = known[slot] == addresses  # the model's instructions; the rest (start-up, printing) is not
+
+    def each(values: list) -> np.ndarray:
+        """A property of every executed instruction (0 outside the model)."""
+        return np.array(values)[slot] * model
+
+    base, size = each([i.base_cycles for i in table]), each([i.size for i in table])
+    single = each([bool(SINGLE_ACCESS.match(i.mnemonic)) for i in table])
+    pipelined = single & np.concatenate([[False], single[:-1]])  # a load or store right after another
+    taken = each([i.may_branch for i in table]) & (np.append(addresses[1:], -1) != addresses + size)
+    cycles = int(base.sum() - pipelined.sum() + REFILL * taken.sum())
+    functions = Counter()
+    for index, count in enumerate(np.bincount(slot[model], minlength=len(table))):
+        functions[table[index].function] += int(count)
+    return Trace(int(model.sum()), cycles, [(f, n) for f, n in functions.most_common() if n])

@@ -60,10 +60,12 @@ def target_row(target, model_source: Path, images: np.ndarray, reference: np.nda
         images=len(run.scores),
         identical=int((run.scores == reference[: len(run.scores)]).all(axis=1).sum()),
     )
-    if target.cycles:
+    if target.cycles:  # the same model object, with one image: one inference traced
         one = out / "trace"
+        model_object = out / firmware.MODEL_OBJECT
         traced = firmware_trace.trace(
-            target, *firmware.build(target, model_source, firmware.write_images(images[:1], one), one)
+            target,
+            *firmware.link(target, model_source, model_object, firmware.write_images(images[:1], one), one),
         )
         row["trace"] = {
             "instructions": traced.instructions,
@@ -92,7 +94,7 @@ def measure(name: str, folder: Path, images: np.ndarray, count: int, build: Path
     host = raw_scores(runtime.load(folder, "c-int8"), images)
     reference = raw_scores(runtime.load(folder, "tflite-int8-micro"), images)
     micro = manifest.entry("tflite-int8-micro")
-    graph = read((folder / micro["path"]).read_bytes())  # what c-int8 was generated from
+    graph = read(manifest.verified("tflite-int8-micro").read_bytes())  # what c-int8 was generated from
     measured = {
         "model": name,
         "folder": str(folder),

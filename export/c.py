@@ -41,7 +41,7 @@ def export_c(
     if filepath.suffix != ".c":
         raise ValueError(f"export_c requires the filepath to end with '.c'. Got: {filepath}")
     cc = compiler()
-    graph = read(micro_tflite_bytes(model, calibration, recipe))
+    graph = read(micro_tflite_bytes(model, calibration, recipe), [layer.name for layer in model.layers])
     code, scratch = source(graph, "the tflite-int8-micro flatbuffer")
     header_path, library = filepath.with_suffix(".h"), library_path(filepath)
     header_path.write_text(header(graph, scratch))

@@ -5,6 +5,7 @@ weights, int32 biases; RESHAPE (Flatten) moves no data. Anything else is refused
 layer and its op.
 """
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,9 +42,10 @@ class Graph:
 
 
 class Flatbuffer:
-    """A TFLite flatbuffer's one subgraph: its ops by name, its tensors' shapes, quantization, data."""
+    """A TFLite flatbuffer's one subgraph: its ops by name, its tensors' shapes, quantization, data;
+    `layers`: the Keras model's layer names in order, to name the layer an op came from."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, layers: list[str] = ()):
         from tflite_micro import runtime
 
         self.schema = runtime.schema_fb
@@ -62,10 +64,32 @@ class Flatbuffer:
             for op in self.graph.operators
         ]
 
-    def layer_name(self, op) -> str:
-        """The Keras layer an op came from, as the converter named its output ('model/conv2d/Relu;...')."""
+        self.layers = list(layers)
+
+    def scope(self, op) -> str:
+        """The name scope of an op's output, as the converter wrote it ('model_1/conv2d_1/Relu;...')."""
         path = self.graph.tensors[op.outputs[0]].name.decode().split(";")[0].split("/")
         return path[1] if len(path) > 2 else path[0]
+
+    def layer_name(self, op) -> str:
+        """The Keras layer an op came from. Tracing appends _1, _2... to the layers' names in the scopes
+        ('conv2d' becomes 'conv2d_1', 'conv2d_1' 'conv2d_1_2'), so the ops, in order, are matched to
+        the layers, in order; without the layers, the scope."""
+        layer = 0
+        for _, other in self.ops:
+            scope = self.scope(other)
+            found = next(
+                (
+                    i
+                    for i in range(layer, len(self.layers))
+                    if re.fullmatch(rf"{re.escape(self.layers[i])}(_\d+)?", scope)
+                ),
+                None,
+            )
+            layer = layer if found is None else found
+            if other is op:
+                return self.layers[found] if found is not None else scope
+        return self.scope(op)
 
     def shape(self, index: int) -> tuple[int, ...]:
         return tuple(int(d) for d in self.graph.tensors[index].shape)
@@ -98,9 +122,10 @@ class Flatbuffer:
         )
 
 
-def read(data: bytes) -> Graph:
-    """The model's layers and final softmax, or VariantSkipped naming the first layer not supported."""
-    model = Flatbuffer(data)
+def read(data: bytes, layers: list[str] = ()) -> Graph:
+    """The model's layers and final softmax, or VariantSkipped naming the first layer not supported
+    (`layers`: the Keras model's layer names in order)."""
+    model = Flatbuffer(data, layers)
     *body, (last, last_op) = model.ops
     if last != "SOFTMAX":
         raise VariantSkipped(
