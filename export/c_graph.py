@@ -41,6 +41,11 @@ class Graph:
     inputs: int  # pixels per image
 
 
+def enum_names(enum) -> dict[int, str]:
+    """A flatbuffer schema enum's names by value."""
+    return {v: k for k, v in vars(enum).items() if not k.startswith("_")}
+
+
 class Flatbuffer:
     """A TFLite flatbuffer's one subgraph: its ops by name, its tensors' shapes, quantization, data;
     `layers`: the Keras model's layer names in order, to name the layer an op came from."""
@@ -53,17 +58,12 @@ class Flatbuffer:
         if len(self.model.subgraphs) != 1:
             raise VariantSkipped(f"{len(self.model.subgraphs)} subgraphs; the C generator supports one")
         self.graph = self.model.subgraphs[0]
-        names = {v: k for k, v in vars(self.schema.BuiltinOperator).items() if not k.startswith("_")}
+        names, codes = enum_names(self.schema.BuiltinOperator), self.model.operatorCodes
         self.ops = [
-            (
-                names.get(
-                    runtime.get_builtin_code_from_operator_code(self.model.operatorCodes[op.opcodeIndex]), "?"
-                ),
-                op,
-            )
+            (names.get(runtime.get_builtin_code_from_operator_code(codes[op.opcodeIndex]), "?"), op)
             for op in self.graph.operators
         ]
-
+        self.activations = enum_names(self.schema.ActivationFunctionType)
         self.layers = list(layers)
 
     def scope(self, op) -> str:
@@ -136,7 +136,8 @@ def read(data: bytes, layers: list[str] = ()) -> Graph:
     for name, op in body:
         activation = getattr(op.builtinOptions, "fusedActivationFunction", 0)
         if name not in READERS or activation not in ACTIVATIONS:
-            what = f"op {name}" if name not in READERS else f"op {name} with activation {activation}"
+            fused = model.activations.get(activation, "?")
+            what = f"op {name}" if name not in READERS else f"op {name} with activation {fused}"
             raise VariantSkipped(
                 f"layer {model.layer_name(op)} ({what}) cannot be written in C; supported: {SUPPORTED}"
             )

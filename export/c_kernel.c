@@ -94,7 +94,8 @@ static int32_t requantize(int32_t x, int32_t multiplier, int shift)
 
 /* Accumulators (bias included) of `count` output channels from `first` requantized, offset, clamped
  * to the activation range and stored as u = q + 128 for the next layer. */
-static void output_values(const struct output *p, int32_t first, const int32_t *acc, int32_t count, uint8_t *out)
+static inline void output_values(const struct output *p, int32_t first, const int32_t *acc, int32_t count,
+                                 uint8_t *out)
 {
     const int32_t *multiplier = p->multiplier + first, zero_point = p->zero_point;
     const int32_t low = p->activation_min, high = p->activation_max;

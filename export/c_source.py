@@ -122,23 +122,27 @@ def dense(name: str, layer: Dense, sparse: bool = True) -> Written:
     return Written(f"{data}static const {struct};\n", ("c_dense.c",), "dense_layer", outputs)
 
 
-def depthwise(name: str, layer: Conv) -> Written:
-    data, fields = output_arrays(name, layer.output)
-    out_c, filter_h, filter_w, _ = layer.weights.shape
-    weights = array("int8_t", f"{name}_weights", layer.weights.transpose(1, 2, 0, 3))
+def geometry(layer: Conv) -> str:
+    """The fields struct conv and struct depthwise begin with: shapes, filter, stride, padding."""
     numbers = [
         *layer.input_shape,
         *layer.output_shape,
-        filter_h,
-        filter_w,
+        *layer.weights.shape[1:3],
         *layer.stride,
         *layer.padding,
-        layer.input_zero_point + 128,
     ]
-    struct = f"struct depthwise {name} = {{{', '.join(map(str, numbers))}, {name}_weights, {fields}}}"
+    return ", ".join(map(str, numbers))
+
+
+def depthwise(name: str, layer: Conv) -> Written:
+    data, fields = output_arrays(name, layer.output)
+    weights = array("int8_t", f"{name}_weights", layer.weights.transpose(1, 2, 0, 3))  # [h][w][channels]
+    zero = layer.input_zero_point + 128
+    struct = f"struct depthwise {name} = {{{geometry(layer)}, {zero}, {name}_weights, {fields}}}"
     outputs = int(np.prod(layer.output_shape))
+    sums = 4 * layer.output_shape[2]
     return Written(
-        f"{weights}{data}static const {struct};\n", ("c_depthwise.c",), "depthwise_layer", outputs, 4 * out_c
+        f"{weights}{data}static const {struct};\n", ("c_depthwise.c",), "depthwise_layer", outputs, sums
     )
 
 
@@ -149,16 +153,8 @@ def conv(name: str, layer: Conv) -> Written:
     groups = layer.input_shape[2] // group_channels
     laid_out = grouped(layer.weights, groups)
     data, fields = rows(name, layer.weights, laid_out, layer.input_zero_point, layer.output)
-    numbers = [
-        *layer.input_shape,
-        *layer.output_shape,
-        *layer.weights.shape[1:3],
-        *layer.stride,
-        *layer.padding,
-        group_channels,
-        layer.input_zero_point + 128,
-    ]
-    struct = f"struct conv {name} = {{{', '.join(map(str, numbers))}, {name}_weights, {fields}}}"
+    zero = layer.input_zero_point + 128
+    struct = f"struct conv {name} = {{{geometry(layer)}, {group_channels}, {zero}, {name}_weights, {fields}}}"
     column = -(-int(np.prod(layer.weights.shape[1:])) // CHUNK) * CHUNK  # padded as the filters are
     outputs = int(np.prod(layer.output_shape))
     return Written(

@@ -177,6 +177,40 @@ def test_generated_c_is_dependency_free_with_the_promised_api(artifacts):
     assert described["macs"] == 784 * 128 + 128 * 10
 
 
+def test_odd_shapes_groups_and_zero_points_give_tflite_micros_bytes_too(keras, tmp_path, test_set):
+    """Untrained, but calibrated: strides and filters of two sizes, a depth multiplier, grouped
+    convolution, layers without activation (their outputs' zero points are not -128), inputs not a
+    multiple of 16."""
+    from export.c import export_c
+    from export.micro import micro_tflite_bytes
+    from runtime.engines.micro import MicroEngine
+
+    layers = keras.layers
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28)),
+            layers.Reshape((28, 28, 1)),
+            layers.Conv2D(3, (3, 5), strides=(2, 1), padding="same"),
+            layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu"),
+            layers.Conv2D(8, 3, groups=2, activation="relu6"),
+            layers.MaxPooling2D(3, strides=1, padding="same"),
+            layers.AveragePooling2D(3, strides=2),
+            layers.Flatten(),
+            layers.Dense(21),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+    calibration = test_set[0][-100:].astype(np.float32) / 255
+    export_c(model, tmp_path / "fmnist_model.c", calibration)
+    (tmp_path / "model.tflite").write_bytes(micro_tflite_bytes(model, calibration))
+    images = test_set[0][:1000]
+    c_scores = raw_scores(runtime.load(tmp_path / "fmnist_model.c"), images)
+    engine = MicroEngine(tmp_path / "model.tflite", threads=1)
+    micro_scores = engine.run((images.astype(np.int16) - 128).astype(np.int8).reshape(len(images), 28, 28))
+    assert np.array_equal(c_scores, micro_scores) and len({row.tobytes() for row in c_scores}) > 500
+
+
 def test_a_layer_the_generator_cannot_write_is_named_in_one_line(keras, tmp_path, test_set):
     from export import VariantSkipped
     from export.c import export_c
