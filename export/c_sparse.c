@@ -27,9 +27,9 @@ static void sparse_dense_layer(const struct sparse_dense *layer, const uint8_t *
     const int8_t *w = layer->values;
     int32_t words = (layer->inputs + 31) / 32, o, k;
     for (o = 0; o < layer->outputs; o++) {
+        const uint8_t *x = in;
         int32_t acc = layer->out.bias[o];
-        for (k = 0; k < words; k++) {
-            const uint8_t *x = in + 32 * k;
+        for (k = 0; k < words; k++, x += 32) {
             uint32_t bits = *mask++;
             while (bits) {
                 int i = leading_zeros(bits);
