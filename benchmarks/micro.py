@@ -22,10 +22,6 @@ import numpy as np
 import runtime
 from benchmarks import firmware, firmware_trace
 from benchmarks.firmware import TARGETS, FirmwareError
-from export.c_graph import Graph, read
-from export.c_layout import is_sparse
-from export.c_quant import Dense
-from export.c_source import header, source
 from runtime.cli import positive
 from runtime.dataset import load_split
 from runtime.errors import ToolkitError
@@ -75,8 +71,12 @@ def target_row(target, model_source: Path, images: np.ndarray, reference: np.nda
     return row
 
 
-def dense_rewrite(graph: Graph, build: Path) -> Path | None:
+def dense_rewrite(graph, build: Path) -> Path | None:
     """For a model stored with sparse weights, the same model written with every weight (to compare)."""
+    from export.c_layout import is_sparse
+    from export.c_quant import Dense
+    from export.c_source import header, source
+
     if not any(isinstance(layer, Dense) and is_sparse(layer.weights) for layer in graph.layers):
         return None
     code, scratch = source(graph, "the tflite-int8-micro flatbuffer, every weight kept", sparse=False)
@@ -88,7 +88,11 @@ def dense_rewrite(graph: Graph, build: Path) -> Path | None:
 
 def measure(name: str, folder: Path, images: np.ndarray, count: int, build: Path) -> list[dict]:
     """One model: its host check on every test image, then every core; a model stored sparse, also
-    written dense."""
+    written dense. (The generator is imported here: a device bundle carries benchmarks/, whose
+    conftest reads report_section, but not export/.)"""
+    from export.c_graph import read
+    from export.c_source import source
+
     manifest = Manifest(folder / MANIFEST)
     model_source = manifest.verified("c-int8")  # and its header and library
     host = raw_scores(runtime.load(folder, "c-int8"), images)
