@@ -45,6 +45,11 @@ def raw_scores(predictor, images):
     return raw_scores(predictor, images)
 
 
+def without_floats_or_allocation(code: str) -> bool:
+    """No float, double or heap in the C, comments aside."""
+    return not re.search(r"\b(float|double|malloc|calloc|free)\b", re.sub(r"/\*.*?\*/", "", code, flags=re.S))
+
+
 def micro_ops(artifacts) -> list[str]:
     from tflite_micro import runtime as tflm
 
@@ -105,6 +110,7 @@ def test_the_cnn_has_every_layer_kind_and_its_scratch_is_reported(micro_set):
     code, header = source.read_text(), source.with_suffix(".h").read_text()
     for kernel in ("conv_layer", "depthwise_layer", "pool_layer", "dense_layer", "softmax_layer"):
         assert f"static void {kernel}(" in code
+    assert without_floats_or_allocation(code)
     scratch = int(re.search(r"#define FMNIST_SCRATCH_BYTES (\d+)", header).group(1))
     assert scratch == described["scratch_bytes"] >= 28 * 28 * 8  # the first convolution's output
     assert described["macs"] == 28 * 28 * 8 * 9 + 12 * 12 * 8 * 9 + 3 * 3 * 16 * 72 + 16 * 10
@@ -168,7 +174,7 @@ def test_generated_c_is_dependency_free_with_the_promised_api(artifacts):
     assert includes == ['"fmnist_model.h"', "<arm_acle.h>", "<arm_mve.h>", "<stdint.h>", "<string.h>"]
     assert "#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)\n#include <arm_mve.h>" in code
     assert sorted(set(re.findall(r"#include\s+(\S+)", header))) == ["<stdint.h>"]
-    assert not re.search(r"\b(float|double|malloc|calloc|free)\b", re.sub(r"/\*.*?\*/", "", code, flags=re.S))
+    assert without_floats_or_allocation(code)
     assert "int fmnist_predict(const uint8_t pixels[784], int8_t scores[10]);" in header
     assert re.search(r"#define FMNIST_OUTPUT_SCALE 0\.00390625f", header)
     assert "#define FMNIST_OUTPUT_ZERO_POINT (-128)" in header
