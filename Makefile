@@ -50,8 +50,8 @@ device-tools:
 	[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 \
 		|| echo "device-tools: cannot register qemu-aarch64 in binfmt_misc" >&2
 
-train: setup
-	$(PY) -m train --out $(ARTIFACTS)
+train: setup  # PRUNE=0.5: then zero that share of each Dense kernel's weights and fine-tune (sparse C weights)
+	$(PY) -m train --out $(ARTIFACTS) $(if $(PRUNE),--prune $(PRUNE))
 
 export: setup  # MODEL=my.keras: a Keras classifier of your own instead of the trained tutorial model
 	$(PY) -m export --artifacts $(ARTIFACTS) $(if $(MODEL),--model $(MODEL))
@@ -115,9 +115,14 @@ bench-device: setup
 report: setup
 	$(PY) -m device.report
 
-# The generated C model on emulated Cortex-M4/M3 boards (QEMU) and sized for a Cortex-M0+: flash, RAM,
-# instructions per inference, scores compared byte for byte; benchmarks/results/{micro.json,micro.md}
+# The generated C models (the tutorial's, a small CNN in ARTIFACTS/cnn, the tutorial's pruned to 50% in
+# ARTIFACTS/pruned; each made the first time) on emulated Cortex-M55/M4/M3 boards (QEMU) and sized for a
+# Cortex-M0+: flash, RAM, instructions per inference, Cortex-M4 cycles (estimated), scores compared byte for
+# byte with TFLite Micro's; benchmarks/results/{micro.json,micro.md}
 micro: setup micro-tools
+	@$(EXPORTED)
+	@test -f $(ARTIFACTS)/cnn/manifest.json || $(PY) -m benchmarks.micro_cnn --out $(ARTIFACTS)/cnn
+	@test -f $(ARTIFACTS)/pruned/manifest.json || $(MAKE) train export ARTIFACTS=$(ARTIFACTS)/pruned PRUNE=0.5
 	$(PY) -m benchmarks.micro --artifacts $(ARTIFACTS) --out benchmarks/results
 
 # The cross compiler, its C library and QEMU (Debian packages), installed here when apt-get is usable.
