@@ -7,13 +7,13 @@ pooling, flatten, fused ReLU and ReLU6), trained briefly on Fashion-MNIST.
 Saves OUT/cnn.keras, then exports it with `python -m export --model OUT/cnn.keras --out OUT`.
 """
 
-import argparse
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from runtime import cli
 from runtime.dataset import load_split, scaled
 
 LEARNING_RATE, BATCH = 3e-3, 64  # a few epochs reach ~0.8 test accuracy
@@ -56,14 +56,17 @@ def train_cnn(images: np.ndarray, labels: np.ndarray, epochs: int, seed: int = 1
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.micro_cnn", description=__doc__.splitlines()[0]
-    )
+    parser = cli.parser("python -m benchmarks.micro_cnn", __doc__)
     parser.add_argument(
         "--out", type=Path, default=Path("artifacts/cnn"), help="folder of cnn.keras and its export"
     )
-    parser.add_argument("--epochs", type=int, default=3, help="passes over the 60,000 training images")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--epochs", type=cli.positive, default=3, help="passes over the 60,000 training images"
+    )
+    return cli.run(make_cnn, parser, argv)
+
+
+def make_cnn(args) -> int:
     model = train_cnn(*load_split("train"), args.epochs)
     args.out.mkdir(parents=True, exist_ok=True)
     model.save(args.out / "cnn.keras")

@@ -8,7 +8,6 @@ writes report.md and report.png in the devices folder and prints the Markdown. T
 `make bench` run (benchmarks/results/benchmark.json) is a column too when it exists.
 """
 
-import argparse
 import json
 import sys
 from collections.abc import Callable
@@ -17,6 +16,8 @@ from pathlib import Path
 
 from benchmarks.table import DASH, fixed, rate, seconds, size
 from device.board import RESULTS
+from runtime import cli
+from runtime.errors import ToolkitError
 from runtime.files import atomic_path
 from runtime.machine import clock_text
 from runtime.manifest import MANIFEST, Manifest
@@ -223,7 +224,7 @@ def host_and_device(artifacts: Path, folder: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m device.report", description=__doc__.splitlines()[0])
+    parser = cli.parser("python -m device.report", __doc__)
     parser.add_argument("--devices", type=Path, default=RESULTS, help="folder of device results")
     parser.add_argument(
         "--host",
@@ -231,14 +232,17 @@ def main(argv: list[str] | None = None) -> int:
         default=RESULTS.parent,
         help="folder of this host's `make bench` results (default: benchmarks/results)",
     )
-    args = parser.parse_args(argv)
+    return cli.run(report, parser, argv)
+
+
+def report(args) -> int:
+    if not args.devices.is_dir():
+        raise ToolkitError(
+            args.devices, "no such folder; run `make device-check` or `make bench-device` first"
+        )
     devices = load_devices(args.devices, args.host)
     if not devices:
-        print(
-            f"error: {args.devices}: no device results; run `make device-check` or `make bench-device`",
-            file=sys.stderr,
-        )
-        return 1
+        raise ToolkitError(args.devices, "no device results; run `make device-check` or `make bench-device`")
     text = markdown(devices)
     with atomic_path(args.devices / "report.md") as tmp:
         tmp.write_text(text)

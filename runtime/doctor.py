@@ -5,7 +5,6 @@ standard library only; an engine is imported when its variant is timed.
     python -m runtime.doctor [--artifacts artifacts] [--seconds 2] [--json]     (fmnist-edge doctor)
 """
 
-import argparse
 import importlib.util
 import json
 import os
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime import cli
 from runtime.errors import ToolkitError
 from runtime.loader import load
 from runtime.machine import INT8_DOT, describe, fingerprint
@@ -101,17 +101,14 @@ def text(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m runtime.doctor", description=__doc__.splitlines()[0])
-    parser.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="folder of manifest.json")
+    parser = cli.parser("python -m runtime.doctor", __doc__, cli.ARTIFACTS, cli.JSON)
     parser.add_argument("--seconds", type=float, default=2.0, help="measurement time in all (default: 2)")
-    parser.add_argument("--json", action="store_true", help="one JSON object")
-    args = parser.parse_args(argv)
-    try:
-        found = fingerprint()
-        rows = measure(args.artifacts, args.seconds)
-    except ToolkitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    return cli.run(doctor, parser, argv)
+
+
+def doctor(args) -> int:
+    found = fingerprint()
+    rows = measure(args.artifacts, args.seconds)
     report = {"machine": found, "variants": rows, "recommend": recommend(rows, found["features"])}
     print(json.dumps(report, indent=2) if args.json else text(report))
     return 0

@@ -18,7 +18,11 @@ ENTRY_POINTS = {
     "device.emulated": None,  # builds an arm64 root before it reads the export
     "device.ssh": None,  # reads nothing before it reaches a host
     "device.sizes": None,  # builds bundles for every target first
+    "runtime.doctor": ["--artifacts", MISSING],
+    "device.report": ["--devices", MISSING],
     "benchmarks.photos": ["--artifacts", MISSING],
+    "benchmarks.micro": ["--artifacts", MISSING, "--out", f"{MISSING}/out", "--build", f"{MISSING}/build"],
+    "benchmarks.micro_cnn": None,  # trains before it writes
     "benchmarks.train_speed": None,
 }
 
