@@ -109,11 +109,11 @@ function median(values, channels = 1) {
 // The values of image at the pixels where mask is set, channels interleaved.
 function select(image, mask) {
   const c = image.channels;
-  const out = [];
-  for (let p = 0; p < mask.length; p++) {
-    if (mask[p]) for (let k = 0; k < c; k++) out.push(image.data[p * c + k]);
+  const out = new Float32Array(mask.reduce((n, m) => n + m, 0) * c);
+  for (let p = 0, i = 0; p < mask.length; p++) {
+    for (let k = 0; mask[p] && k < c; k++) out[i++] = image.data[p * c + k];
   }
-  return Float32Array.from(out);
+  return out;
 }
 
 // Pillow's Image.reduce(factor): the mean of each factor x factor box (fewer pixels at the right
@@ -165,27 +165,25 @@ function boxBlur(image, radius) {
 
 // One line of n values at start, start + step, ...: Pillow's ImagingLineBoxBlur8.
 function blurLine(input, output, start, step, n, radius) {
-  const at = (i) => input[start + i * step];
+  const line = new Int32Array(n);
+  for (let i = 0; i < n; i++) line[i] = input[start + i * step];
   const last = n - 1;
   const ww = Math.floor(f32(2 ** 24 / (radius * 2 + 1)));
   const fw = Math.floor((2 ** 24 - (radius * 2 + 1) * ww) / 2);
   const edgeA = Math.min(radius + 1, n);
   const edgeB = Math.max(n - radius - 1, 0);
-  let acc = at(0) * (radius + 1);
-  for (let x = 0; x < edgeA - 1; x++) acc += at(x);
-  acc += at(last) * (radius - edgeA + 1);
-  const save = (x, subtract, add, far) => {
-    acc += at(add) - at(subtract);
-    output[start + x * step] = Math.floor((acc * ww + (at(subtract) + at(far)) * fw + 2 ** 23) / 2 ** 24);
-  };
-  const first = Math.min(edgeA, edgeB);
-  const second = Math.max(edgeA, edgeB);
-  for (let x = 0; x < first; x++) save(x, 0, x + radius, x + radius + 1);
-  for (let x = first; x < second; x++) {
-    if (edgeA <= edgeB) save(x, x - radius - 1, x + radius, x + radius + 1);
-    else save(x, 0, last, last);
+  let acc = line[0] * (radius + 1);
+  for (let x = 0; x < edgeA - 1; x++) acc += line[x];
+  acc += line[last] * (radius - edgeA + 1);
+  for (let x = 0; x < n; x++) {
+    // the pixel leaving the box (the first one while the box overhangs the left edge), the one
+    // entering it (the last one once it overhangs the right edge), and the one beyond, weighted fw
+    const leaving = x < edgeA ? 0 : x - radius - 1;
+    const entering = Math.min(x + radius, last);
+    const beyond = Math.min(x + radius + 1, last);
+    acc += line[entering] - line[leaving];
+    output[start + x * step] = Math.floor((acc * ww + (line[leaving] + line[beyond]) * fw + 2 ** 23) / 2 ** 24);
   }
-  for (let x = second; x <= last; x++) save(x, x - radius - 1, last, last);
 }
 
 // The border band, inset pixels from the edge (where a blur of that radius averages less).
@@ -216,72 +214,95 @@ function fitBackground(image, ring) {
   const { width, height, channels } = image;
   const u = linspace(width);
   const v = linspace(height);
-  const design = [];
-  const values = [];
-  for (let p = 0; p < ring.length; p++) {
+  const values = select(image, ring); // n x channels
+  const n = values.length / channels;
+  const design = new Float32Array(n * TERMS); // n x [1, u, v, uu, uv, vv]
+  for (let p = 0, i = 0; p < ring.length; p++) {
     if (!ring[p]) continue;
     const uu = u[p % width];
     const vv = v[Math.floor(p / width)];
-    design.push([1, uu, vv, f32(uu * uu), f32(uu * vv), f32(vv * vv)]);
-    values.push(image.data.subarray(p * channels, (p + 1) * channels));
+    design[i++] = 1;
+    design[i++] = uu;
+    design[i++] = vv;
+    design[i++] = uu * uu;
+    design[i++] = uu * vv;
+    design[i++] = vv * vv;
   }
-  let coef = [median(Float32Array.from(values.flatMap((x) => [...x])), channels)].flat();
-  coef = [coef, ...Array.from({ length: 5 }, () => new Array(channels).fill(0))];
+  let coef = new Float32Array(TERMS * channels); // TERMS x channels
+  coef.set([median(values, channels)].flat());
+  const residual = new Float32Array(channels);
+  const distance = new Float32Array(n);
   for (let round = 0; round < 3; round++) {
-    const distance = Float32Array.from(values, (x, i) => rms(x.map((value, c) => value - dot(design[i], coef, c))));
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < channels; c++) {
+        let fitted = 0;
+        for (let k = 0; k < TERMS; k++) fitted += design[i * TERMS + k] * coef[k * channels + c];
+        residual[c] = values[i * channels + c] - fitted;
+      }
+      distance[i] = rms(residual);
+    }
     const limit = 3 * median(distance) + 1;
-    const near = design.map((_, i) => distance[i] <= limit);
-    coef = leastSquares(
-      design.filter((_, i) => near[i]),
-      values.filter((_, i) => near[i]),
-      channels,
-    );
+    coef = leastSquares(design, values, channels, (i) => distance[i] <= limit);
   }
+  return surface(coef, u, v, channels);
+}
+
+const TERMS = 6; // of the quadratic surface
+
+// The surface at every pixel, in numpy's order of operations, each rounded to float32 as there.
+function surface(coef, u, v, channels) {
+  const [width, height] = [u.length, v.length];
   const out = new Float32Array(width * height * channels);
   for (let c = 0; c < channels; c++) {
-    const [a, b, d, e, g, h] = coef.map((row) => row[c]);
+    const [a, b, d, e, g, h] = Array.from({ length: TERMS }, (_, k) => coef[k * channels + c]);
     for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) { // in numpy's order, each step rounded to float32
-        const s = f32(f32(f32(f32(a + f32(u[x] * b)) + f32(v[y] * d)) + f32(f32(u[x] * u[x]) * e)) + f32(f32(u[x] * v[y]) * g));
-        out[(y * width + x) * channels + c] = f32(s + f32(f32(v[y] * v[y]) * h));
+      const vd = f32(v[y] * d);
+      const vvh = f32(f32(v[y] * v[y]) * h);
+      for (let x = 0; x < width; x++) {
+        const s = f32(f32(f32(a + f32(u[x] * b)) + vd) + f32(f32(u[x] * u[x]) * e));
+        out[(y * width + x) * channels + c] = f32(f32(s + f32(f32(u[x] * v[y]) * g)) + vvh);
       }
     }
   }
   return plane(width, height, out, channels);
 }
 
-function dot(row, coef, c) {
-  return row.reduce((sum, value, k) => sum + value * coef[k][c], 0);
-}
-
-// The 6 x channels coefficients minimising |design coef - values|, by the normal equations.
-function leastSquares(design, values, channels) {
-  const n = 6;
-  const a = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => design.reduce((s, r) => s + r[i] * r[j], 0)));
-  const b = Array.from({ length: n }, (_, i) =>
-    Array.from({ length: channels }, (_, c) => design.reduce((s, r, k) => s + r[i] * values[k][c], 0)),
-  );
-  for (let col = 0; col < n; col++) { // Gaussian elimination with partial pivoting
+// The TERMS x channels coefficients minimising |design coef - values| over the rows taken, by the
+// normal equations (TERMS x TERMS), solved by Gaussian elimination with partial pivoting.
+function leastSquares(design, values, channels, taken) {
+  const a = Array.from({ length: TERMS }, () => new Float64Array(TERMS));
+  const b = Array.from({ length: TERMS }, () => new Float64Array(channels));
+  for (let r = 0; r < design.length / TERMS; r++) {
+    if (!taken(r)) continue;
+    for (let i = 0; i < TERMS; i++) {
+      const di = design[r * TERMS + i];
+      for (let j = 0; j < TERMS; j++) a[i][j] += di * design[r * TERMS + j];
+      for (let c = 0; c < channels; c++) b[i][c] += di * values[r * channels + c];
+    }
+  }
+  for (let col = 0; col < TERMS; col++) {
     let pivot = col;
-    for (let r = col + 1; r < n; r++) if (Math.abs(a[r][col]) > Math.abs(a[pivot][col])) pivot = r;
-    [a[col], a[pivot]] = [a[pivot], a[col]];
-    [b[col], b[pivot]] = [b[pivot], b[col]];
+    for (let r = col + 1; r < TERMS; r++) if (Math.abs(a[r][col]) > Math.abs(a[pivot][col])) pivot = r;
+    [a[col], a[pivot], b[col], b[pivot]] = [a[pivot], a[col], b[pivot], b[col]];
     if (Math.abs(a[col][col]) < 1e-9) continue; // a direction the ring does not span: left at 0
-    for (let r = 0; r < n; r++) {
-      if (r === col) continue;
-      const ratio = a[r][col] / a[col][col];
-      for (let k = col; k < n; k++) a[r][k] -= ratio * a[col][k];
+    for (let r = 0; r < TERMS; r++) {
+      const ratio = r === col ? 0 : a[r][col] / a[col][col];
+      for (let k = col; k < TERMS; k++) a[r][k] -= ratio * a[col][k];
       for (let c = 0; c < channels; c++) b[r][c] -= ratio * b[col][c];
     }
   }
-  return b.map((row, i) => row.map((value) => (Math.abs(a[i][i]) < 1e-9 ? 0 : f32(value / a[i][i]))));
+  const coef = new Float32Array(TERMS * channels);
+  for (let i = 0; i < TERMS; i++) {
+    for (let c = 0; c < channels; c++) coef[i * channels + c] = Math.abs(a[i][i]) < 1e-9 ? 0 : b[i][c] / a[i][i];
+  }
+  return coef;
 }
 
-// Root mean square over the channels, in float32 as numpy's einsum.
+// Root mean square over the channels of one pixel, in float32 as numpy's einsum.
 function rms(a) {
   if (a.length === 1) return Math.abs(a[0]);
   let sum = 0;
-  for (const x of a) sum = f32(sum + f32(x * x));
+  for (let c = 0; c < a.length; c++) sum = f32(sum + f32(a[c] * a[c]));
   return f32(Math.sqrt(f32(sum * f32(1 / a.length))));
 }
 
@@ -289,9 +310,9 @@ function rms(a) {
 function intensity(image, background) {
   const c = image.channels;
   const out = new Float32Array(image.width * image.height);
+  const difference = new Float32Array(c);
   for (let p = 0; p < out.length; p++) {
-    const difference = [];
-    for (let k = 0; k < c; k++) difference.push(f32(image.data[p * c + k] - background.data[p * c + k]));
+    for (let k = 0; k < c; k++) difference[k] = image.data[p * c + k] - background.data[p * c + k];
     out[p] = rms(difference);
   }
   return plane(image.width, image.height, out);

@@ -61,8 +61,10 @@ function withoutAlpha(rgba) {
   let weight = 0;
   let weighted = 0;
   for (let p = 0; p < n; p++) {
-    const [r, g, b, a] = rgba.subarray(p * 4, p * 4 + 4);
-    rgb.set([r, g, b], p * 3);
+    const [r, g, b, a] = [rgba[4 * p], rgba[4 * p + 1], rgba[4 * p + 2], rgba[4 * p + 3]];
+    rgb[3 * p] = r;
+    rgb[3 * p + 1] = g;
+    rgb[3 * p + 2] = b;
     weight += a;
     weighted += a * ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16); // Pillow's convert("L")
   }
@@ -70,15 +72,18 @@ function withoutAlpha(rgba) {
   if (weight === 0) return rgb.fill(0);
   const level = weighted / weight > 127 ? 0 : 255;
   for (let p = 0; p < n; p++) {
-    const a = rgba[p * 4 + 3];
-    for (let c = 0; c < 3; c++) rgb[p * 3 + c] = Math.round((rgba[p * 4 + c] * a + level * (255 - a)) / 255);
+    const a = rgba[4 * p + 3];
+    for (let c = 0; c < 3; c++) rgb[3 * p + c] = Math.round((rgba[4 * p + c] * a + level * (255 - a)) / 255);
   }
   return rgb;
 }
 
 function oneChannelIfGrey(rgb, width, height) {
-  for (let i = 0; i < rgb.length; i += 3) {
-    if (rgb[i] !== rgb[i + 1] || rgb[i] !== rgb[i + 2]) return { width, height, channels: 3, data: rgb };
+  const n = width * height;
+  for (let p = 0; p < n; p++) {
+    if (rgb[3 * p] !== rgb[3 * p + 1] || rgb[3 * p] !== rgb[3 * p + 2]) return { width, height, channels: 3, data: rgb };
   }
-  return { width, height, channels: 1, data: rgb.filter((_, i) => i % 3 === 0) };
+  const grey = new Uint8Array(n);
+  for (let p = 0; p < n; p++) grey[p] = rgb[3 * p];
+  return { width, height, channels: 1, data: grey };
 }
