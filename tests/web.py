@@ -49,12 +49,12 @@ def variants(site: Path) -> list[dict]:
 
 def open_page(browser, url: str):
     """A new page at url, settled (model loaded, or an error shown), with `problems`: every console
-    error and uncaught exception, which a working page has none of."""
+    error and uncaught exception, which a working page has none of; and the page's `headers`."""
     page = browser.new_page(viewport={"width": 900, "height": 640})
     page.problems = []
     page.on("console", lambda m: m.type == "error" and page.problems.append(f"console: {m.text}"))
     page.on("pageerror", lambda e: page.problems.append(f"uncaught: {e}"))
-    page.goto(url)
+    page.headers = page.goto(url).headers
     page.wait_for_selector(SETTLED)
     return page
 
