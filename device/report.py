@@ -60,7 +60,8 @@ def fingerprint(device: dict) -> list[str]:
         return [device["name"], f"failed: {device['reason']}"] + [""] * 9
     machine, doctor = device["bench"]["machine"], (device.get("doctor") or {}).get("machine", {})
     libraries = machine["libraries"]
-    engines = ", ".join(f"{n} {libraries[n]}" for n in ("ai-edge-litert", "onnxruntime") if n in libraries)
+    names = ("ai-edge-litert", "onnxruntime", "onnxruntime-web")
+    engines = ", ".join(f"{n} {libraries[n]}" for n in names if n in libraries)
     mhz = "/".join(str(doctor.get(k) or DASH) for k in ("mhz", "max_mhz"))
     clock = f"{doctor.get('governor') or DASH}, {mhz} MHz"
     heat = DASH if doctor.get("temperature_c") is None else f"{doctor['temperature_c']:.0f} C"

@@ -55,27 +55,40 @@ export async function loadModel(entry, input) {
     throw new ModelError(entry.path, `ONNX Runtime Web cannot load it: ${e.message.split("\n")[0]}`);
   }
   const model = new Model(entry, session, input.shape.slice(1));
+  // As the Python Predictor, a model must run once to be loaded; and that first run, slower, is
+  // not the visitor's.
   try {
-    await model.predict(new Uint8Array(784), 1); // as the Python Predictor: a model must run, and
-  } catch (e) { //                                  the first run, which compiles, is not the user's
+    await model.predict(new Uint8Array(model.imageShape.reduce((a, b) => a * b)), 1);
+  } catch (e) {
     throw new ModelError(entry.path, `loads but fails to run (${e.message.split("\n")[0]})`);
   }
   return model;
 }
 
 class Model {
+  #queue = Promise.resolve(); // one run at a time: a session's runs must not overlap
+  #input = null; // the last input tensor, reused while the batch size stays the same
+
   constructor(entry, session, imageShape) {
     this.entry = entry;
     this.session = session;
-    this.imageShape = imageShape;  // e.g. [28, 28] or [28, 28, 1]
+    this.imageShape = imageShape; // e.g. [28, 28] or [28, 28, 1]
   }
 
   // Probabilities (n x classes, row-major) for n images of 784 uint8 pixels each.
-  async predict(pixels, n) {
-    const x = new Float32Array(pixels.length);
+  predict(pixels, n) {
+    const result = this.#queue.then(() => this.#run(pixels, n));
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  async #run(pixels, n) {
+    if (this.#input?.dims[0] !== n) {
+      this.#input = new ort.Tensor("float32", new Float32Array(pixels.length), [n, ...this.imageShape]);
+    }
+    const x = this.#input.data;
     for (let i = 0; i < pixels.length; i++) x[i] = PIXELS[pixels[i]];
-    const input = new ort.Tensor("float32", x, [n, ...this.imageShape]);
-    const outputs = await this.session.run({ [this.session.inputNames[0]]: input });
+    const outputs = await this.session.run({ [this.session.inputNames[0]]: this.#input });
     return outputs[this.session.outputNames[0]].data;
   }
 }
