@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 import runtime
+from runtime.errors import ImageError
 from runtime.images import read_image
 from tests.photos import render_corpus
 from tests.web import browser_fixture, site_copy_fixture, site_fixture, variants  # noqa: F401
@@ -37,6 +38,35 @@ def test_fashion_mnist_pngs_come_back_identical(site_copy, browser, test_set):
         if not np.array_equal(x, image)
     ]
     assert differ == []
+
+
+SHAPES = [(1, 1), (1, 5), (5, 1), (2, 3), (28, 28), (29, 40), (300, 7), (7, 300), (600, 599), (257, 1000)]
+
+
+@pytest.mark.parametrize("colour", [False, True], ids=["grey", "colour"])
+def test_images_of_odd_shapes_are_framed_as_in_python(site_copy, browser, colour):
+    """A light square on a noisy dark background, from one pixel to long strips, to the pixel."""
+    rng = np.random.default_rng(0)
+    (site_copy / "shapes").mkdir()
+    files = []
+    for height, width in SHAPES:
+        pixels = np.full((height, width, 3) if colour else (height, width), 30)
+        pixels[
+            height // 3 : max(height // 3 + 1, 2 * height // 3),
+            width // 3 : max(width // 3 + 1, 2 * width // 3),
+        ] = 220
+        files.append(site_copy / "shapes" / f"{height}x{width}.png")
+        Image.fromarray((pixels + rng.integers(-3, 4, pixels.shape)).astype(np.uint8)).save(files[-1])
+    with served(site_copy) as url:
+        page = browser.new_page()
+        page.goto(url)
+        framed = frame(page, site_copy, files)
+        page.close()
+    for path, in_browser in zip(files, framed, strict=True):
+        try:
+            assert np.array_equal(in_browser, read_image(path)), path.name
+        except ImageError as e:
+            assert in_browser == f"{path.name}: {e.reason}"
 
 
 def test_photos_get_the_class_runtime_predict_gives_them(site_copy, browser, test_set, artifacts):

@@ -205,7 +205,7 @@ function makeRing(image, inset) {
 // numpy's linspace(-1, 1, n, dtype=float32).
 function linspace(n) {
   const step = 2 / (n - 1);
-  return Float32Array.from({ length: n }, (_, i) => (i === n - 1 && n > 1 ? 1 : -1 + i * step));
+  return Float32Array.from({ length: n }, (_, i) => (i === 0 ? -1 : i === n - 1 ? 1 : -1 + i * step));
 }
 
 // The background behind every pixel: a quadratic surface per channel fitted to the ring, robustly

@@ -8,7 +8,7 @@
 // float32), so the browser and native ONNX Runtime see bit-identical inputs.
 import * as ort from "./ort/ort.wasm.min.mjs";
 
-export const PIXELS = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+const PIXELS = Float32Array.from({ length: 256 }, (_, v) => v / 255);
 
 ort.env.logLevel = "error";
 
@@ -23,14 +23,14 @@ export function useThreads(count) {
   ort.env.wasm.numThreads = count;
 }
 
-export class ModelError extends Error {
+class ModelError extends Error {
   constructor(path, reason) {
     super(`${path}: ${reason}`);
     this.name = "ModelError";
   }
 }
 
-export async function sha256(bytes) {
+async function sha256(bytes) {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
