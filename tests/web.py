@@ -34,7 +34,9 @@ def site_copy_fixture(site, tmp_path) -> Path:
     return Path(shutil.copytree(site, tmp_path / "web"))
 
 
-@pytest.fixture(scope="session", name="browser")
+# Per module: a module imports these fixtures, so each has its own, and two Playwright instances may
+# not run at once.
+@pytest.fixture(scope="module", name="browser")
 def browser_fixture():
     reason = unavailable()
     if reason:

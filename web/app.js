@@ -104,7 +104,9 @@ function listen() {
 async function start() {
   const asked = new URLSearchParams(location.search);
   if (asked.has("threads")) useThreads(Number(asked.get("threads")));
-  site = await (await fetch("site.json")).json();
+  site = await fetch("site.json")
+    .then((response) => response.json())
+    .catch(() => Promise.reject(new Error("site.json: cannot fetch it (offline, and not cached yet)")));
   page.variant.replaceChildren(
     ...site.variants.map((v) => Object.assign(document.createElement("option"), { textContent: v.variant })),
   );
