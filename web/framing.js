@@ -19,7 +19,7 @@ const SPECK = 0.01;
 const BLUR = 1 / 200;
 const f32 = Math.fround;
 
-export class FramingError extends Error {
+class FramingError extends Error {
   constructor(name, reason) {
     super(`${name}: ${reason}`);
     this.name = "FramingError";

@@ -10,10 +10,10 @@
 // all equal is greyscale; more than MAX_PIXELS is refused.
 import { reduce } from "./framing.js";
 
-export const MAX_PIXELS = 25_000_000;
+const MAX_PIXELS = 25_000_000;
 const DRAFT_EDGE = 256; // a large JPEG is reduced while both edges stay at least this long
 
-export class ImageError extends Error {
+class ImageError extends Error {
   constructor(name, reason) {
     super(`${name}: ${reason}`);
     this.name = "ImageError";
