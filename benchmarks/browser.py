@@ -29,7 +29,8 @@ from device.board import RESULTS
 from runtime.dataset import load_split
 from runtime.errors import ModelError, ToolkitError, one_line
 from runtime.files import write_json
-from runtime.manifest import MANIFEST, Manifest
+from runtime.manifest import MANIFEST
+from web.build import read_manifest
 from web.build import size as folder_size
 from web.chromium import chromium, encoded, load, predict, served, unavailable
 
@@ -152,10 +153,10 @@ def variant_row(browser, url: str, index: int, artifacts: Path, test_set) -> dic
 def measure(artifacts: Path, dist: Path) -> tuple[dict, list[dict], dict]:
     """The browser's machine record, a row per ONNX variant, and the page's facts."""
     site = json.loads((dist / "site.json").read_text())
-    manifest = Manifest(artifacts / MANIFEST)
+    exported = {e["variant"]: e["sha256"] for e in read_manifest(artifacts)["artifacts"]}
     for entry in site["variants"]:
-        if manifest.entry(entry["variant"])["sha256"] != entry["sha256"]:
-            raise ModelError(dist / entry["path"], f"not the model of {manifest.path}; run `make web`")
+        if exported.get(entry["variant"]) != entry["sha256"]:
+            raise ModelError(dist / entry["path"], f"not the model of {artifacts / MANIFEST}; run `make web`")
     test_set = load_split("test")
     with served(dist) as url, chromium() as browser:
         version = browser.version

@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 from runtime.errors import ToolkitError
-from runtime.manifest import MANIFEST, Manifest
+from runtime.files import sha256_file
+from runtime.manifest import MANIFEST
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = Path(__file__).resolve().parent
@@ -41,7 +42,35 @@ DEFAULT_PRECISION = "int8"  # the page's first choice: a quarter of the download
 
 
 class BuildError(ToolkitError):
-    """The page cannot be built: no ONNX variant, or the engine is not installed."""
+    """The page cannot be built: no manifest or ONNX variant, a damaged model, no engine installed."""
+
+
+def read_manifest(artifacts: Path) -> dict:
+    """manifest.json as plain JSON: its keys classes, input and artifacts[] (variant, path, format,
+    precision, bytes, sha256) are the stable part."""
+    path = artifacts / MANIFEST
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise BuildError(path, "no manifest here; run `make train export` first") from None
+    except (OSError, ValueError) as e:
+        raise BuildError(path, f"not a readable manifest ({e})") from None
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("classes", "artifacts")):
+        raise BuildError(path, "not a manifest: it needs the lists classes and artifacts")
+    return data
+
+
+def checked(artifacts: Path, entry: dict) -> Path:
+    """The entry's file, once its size and sha256 are the manifest's."""
+    folder = artifacts.resolve()
+    path = (folder / entry["path"]).resolve()
+    if not path.is_relative_to(folder):
+        raise BuildError(artifacts / MANIFEST, f"path {entry['path']!r} points outside {folder}")
+    if not path.is_file() or path.stat().st_size != entry["bytes"] or sha256_file(path) != entry["sha256"]:
+        raise BuildError(
+            path, "missing or changed: not the file the manifest describes; re-run `make export`"
+        )
+    return path
 
 
 def engine_folder(node_modules: Path) -> tuple[Path, str]:
@@ -57,17 +86,17 @@ def engine_folder(node_modules: Path) -> tuple[Path, str]:
     return package / "dist", version
 
 
-def onnx_variants(manifest: Manifest) -> list[dict]:
+def onnx_variants(manifest: dict, artifacts: Path) -> list[dict]:
     """The manifest's ONNX entries, the default precision first."""
-    entries = [e for e in manifest.entries.values() if e["format"] == FORMAT]
+    entries = [e for e in manifest["artifacts"] if e.get("format") == FORMAT]
     if not entries:
-        raise BuildError(manifest.path, f"has no {FORMAT} variant for the page; run `make export`")
+        raise BuildError(artifacts / MANIFEST, f"has no {FORMAT} variant for the page; run `make export`")
     return sorted(entries, key=lambda e: e["precision"] != DEFAULT_PRECISION)
 
 
 def build(artifacts: Path, out: Path, node_modules: Path = ROOT / "node_modules") -> Path:
-    manifest = Manifest(artifacts / MANIFEST)
-    entries = onnx_variants(manifest)
+    manifest = read_manifest(artifacts)
+    entries = onnx_variants(manifest, artifacts)
     dist, version = engine_folder(node_modules)
     staging = out.with_name(f".tmp-{os.getpid()}-{out.name}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -80,7 +109,7 @@ def build(artifacts: Path, out: Path, node_modules: Path = ROOT / "node_modules"
             shutil.copyfile(dist / name, staging / "ort" / name)
         variants = []
         for entry in entries:
-            model = manifest.verified(entry["variant"])
+            model = checked(artifacts, entry)
             shutil.copyfile(model, staging / "models" / model.name)
             variants.append(
                 {key: entry[key] for key in ("variant", "precision", "bytes", "sha256")}
@@ -88,8 +117,8 @@ def build(artifacts: Path, out: Path, node_modules: Path = ROOT / "node_modules"
             )
         files = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
         site = {
-            "classes": manifest.classes,
-            "input": manifest.data["input"],
+            "classes": manifest["classes"],
+            "input": manifest["input"],
             "variants": variants,
             "engine": {"name": ENGINE, "version": version},
             "files": ["./", "site.json", *(f for f in files if f != "_headers")],
