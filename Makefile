@@ -1,5 +1,5 @@
 # fmnist-edge: every target installs what it needs the first time (venv, pinned packages, data).
-#   make train export    train the tutorial model, export four variants, gate them on parity
+#   make train export    train the tutorial model, export every variant, gate each on parity with Keras
 #   make test            the test suite (installs everything on a fresh machine)
 #   make bundle TARGET=linux-aarch64 ENGINE=litert   offline archive for a device (see BUNDLE.md)
 #   make device-check    that archive on an emulated Raspberry Pi 4 (root: debootstrap + QEMU)

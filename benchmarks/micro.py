@@ -59,12 +59,15 @@ def target_row(target, source: Path, images: np.ndarray, host: np.ndarray, folde
 
 def measure(artifacts: Path, count: int, folder: Path) -> dict:
     manifest = Manifest(artifacts / MANIFEST)
-    source = manifest.verified("c-int8")  # and its header and library
+    c_artifact, micro_artifact = manifest.find("c-int8"), manifest.find("tflite-int8-micro")
+    if c_artifact is None or micro_artifact is None:
+        raise ToolkitError(manifest.path, "lacks c-int8 or tflite-int8-micro; re-run `make export`")
+    source = c_artifact.verify().path  # and its header and library
     images = load_split("test")[0]
     c_model, micro = runtime.load(artifacts, "c-int8"), runtime.load(artifacts, "tflite-int8-micro")
     host, reference = raw_scores(c_model, images), raw_scores(micro, images)
     rows = [target_row(target, source, images[:count], host, folder) for target in TARGETS]
-    entries = {name: manifest.entry(name) for name in ("c-int8", "tflite-int8-micro")}
+    entries = {a.variant.name: a.as_json(manifest.folder) for a in (c_artifact, micro_artifact)}
     return {
         "host_equal_to_tflite_micro": int((host == reference).all(axis=1).sum()),
         "test_images": len(images),

@@ -8,7 +8,6 @@ of background, PNG and JPEG) given the class the model gives their original 28x2
 the median of repeated `read_image` calls: from a file to the model input, decoding included.
 """
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -19,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 import runtime
+from runtime import cli
 from runtime.dataset import load_split
 from runtime.images import read_image
 from tests.photos import FORMATS, KINDS, agreement, render, render_corpus
@@ -69,10 +69,7 @@ def timings(images: np.ndarray, folder: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.photos", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--artifacts", default="artifacts", type=Path, help="exported set (default: artifacts)"
-    )
+    parser = cli.parser("python -m benchmarks.photos", __doc__, cli.ARTIFACTS)
     parser.add_argument(
         "--model", default="tflite-float32", help="variant to classify with (default: tflite-float32)"
     )
@@ -83,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         help="renderings per background kind and format (default 30, as the test)",
     )
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (default 0, as the test)")
-    args = parser.parse_args(argv)
+    return cli.run(photos, parser, argv)
+
+
+def photos(args) -> int:
     images = load_split("test")[0]
     predictor = runtime.load(args.artifacts, variant=args.model)
     with tempfile.TemporaryDirectory() as folder:

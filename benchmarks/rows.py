@@ -13,12 +13,14 @@ from dataclasses import asdict, dataclass, replace
 
 from benchmarks.results import Results
 from runtime.manifest import Manifest
-from runtime.variants import DEFAULT_VARIANT, VARIANTS, exported
+from runtime.variants import TFLITE_INT8, VARIANTS, runnable
+
+DEFAULT_VARIANT = TFLITE_INT8.name  # the PNG-to-answer figure's variant
 
 
 def subjects() -> list[str]:
     """Keras and every variant the runtime runs, in table order."""
-    return ["keras", *exported()]
+    return ["keras", *[v.name for v in runnable()]]
 
 
 COLD_STARTS = ("predict-cli", "bare-litert", "import-tensorflow")
@@ -49,7 +51,8 @@ def throughput(results: Results, subject: str, case: str):
 
 
 def variant_row(name: str, results: Results, manifest: Manifest) -> dict:
-    entry = manifest.entries.get(name, {})
+    artifact = manifest.find(name)
+    entry = artifact.as_json(manifest.folder) if artifact else {}
     keras = name == "keras"
     b1 = results.get(name, "predict-b1" if keras else "b1")
     by_batch = {b: throughput(results, name, f"predict-b{b}" if keras else f"b{b}") for b in BATCHES}
@@ -113,7 +116,7 @@ def folder_workers(results: Results) -> list[int]:
 
 def reference_rows(results: Results) -> list[dict]:
     """The bare engine calls, numpy's matrix products and Keras' own calls, as measured."""
-    cases = [(f"bare engine call, {n}", n, "bare") for n in exported()]
+    cases = [(f"bare engine call, {n}", n, "bare") for n in [v.name for v in runnable()]]
     cases += [(f"numpy matmul, batch {b}", "numpy", f"b{b}") for b in (1, *BATCHES)]
     cases += [("Pillow open+decode of one PNG", "pillow", "png")]
     cases += [
@@ -151,7 +154,9 @@ def targets(rows: dict[str, dict], cold: dict[str, dict], results: Results, elap
     def target(figure, value, goal, passes):
         return Target(figure, value, goal, None if value is None else bool(passes(value)))
 
-    floats = [rows[n]["b1024_ips"] for n in exported() if VARIANTS[n].precision == "float32"]
+    floats = [
+        rows[n]["b1024_ips"] for n in [v.name for v in runnable()] if VARIANTS[n].precision == "float32"
+    ]
     best_float = max((v for v in floats if v is not None), default=None)
     found = [
         target(
@@ -180,7 +185,7 @@ def targets(rows: dict[str, dict], cold: dict[str, dict], results: Results, elap
             "shown",
             lambda v: True,
         )
-        for n in exported()
+        for n in [v.name for v in runnable()]
     ]
     found.append(
         target(

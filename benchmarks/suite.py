@@ -23,7 +23,7 @@ from benchmarks.results import Results, Timing
 from runtime.dataset import load_split
 from runtime.errors import ToolkitError
 from runtime.manifest import MANIFEST, Manifest
-from runtime.variants import format_of
+from runtime.variants import Variant
 
 
 @dataclass(frozen=True)
@@ -77,13 +77,13 @@ class Suite:
         """'1' or 'all' (every core this process may run on)."""
         return self.all_cores if setting == "all" else int(setting)
 
-    def require(self, subject: str) -> None:
-        """Skip or fail at once when `subject` cannot be measured here, recording why (first time)."""
-        module = format_of(subject).module  # a device may install only one engine, and has no TensorFlow
+    def require(self, variant: Variant) -> None:
+        """Skip or fail at once when `variant` cannot be measured here, recording why (first time)."""
+        subject, module = variant.name, variant.format.module  # a device may have one engine, no TensorFlow
         if subject not in self.results.problems:
             if importlib.util.find_spec(module) is None:
                 self.results.fail(subject, f"{module} is not installed here", skipped=True)
-            elif subject not in self.manifest.entries:  # failed its gate or skipped at export, or not bundled
+            elif variant not in self.manifest:  # failed its gate or skipped at export, or not bundled
                 self.results.fail(subject, f"not in {self.manifest.path}", skipped=True)
         if subject in self.results.skipped:
             pytest.skip(f"{subject}: {self.results.problems[subject]}")
@@ -98,13 +98,13 @@ class Suite:
             self.results.fail(subject, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
             pytest.fail(f"{subject}: {self.results.problems[subject]}", pytrace=False)
 
-    def predictor(self, variant: str, threads: int) -> runtime.Predictor:
+    def predictor(self, variant: Variant, threads: int) -> runtime.Predictor:
         self.require(variant)
-        return self.guard(variant, lambda: runtime.load(self.artifacts, variant, threads=threads))
+        return self.guard(variant.name, lambda: runtime.load(self.artifacts, variant, threads=threads))
 
-    def model_path(self, variant: str) -> Path:
+    def model_path(self, variant: Variant) -> Path:
         self.require(variant)
-        return self.guard(variant, lambda: self.manifest.verified(variant))
+        return self.guard(variant.name, lambda: self.manifest.artifact(variant).verify().path)
 
     def time(
         self, benchmark, subject: str, case: str, call, batch: int = 1, rounds: int | None = None, **info

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from benchmarks.processes import KERAS_LOAD_AND_PREDICT, run_process
+from runtime.variants import KERAS_MODEL
 
 
 @pytest.fixture(scope="module")
 def keras_model(suite):
-    path = suite.model_path("keras")
+    path = suite.model_path(KERAS_MODEL)
 
     def load():
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -37,6 +38,6 @@ def test_keras(benchmark, suite, keras_model, how, batch):
 
 
 def test_keras_peak_memory(suite):
-    path = suite.model_path("keras")
+    path = suite.model_path(KERAS_MODEL)
     run = suite.guard("keras", lambda: run_process([sys.executable, "-c", KERAS_LOAD_AND_PREDICT, str(path)]))
     suite.results.note("keras", "peak_bytes", run.peak_bytes)

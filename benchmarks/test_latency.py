@@ -9,10 +9,10 @@ from functools import partial
 import pytest
 
 from benchmarks.bare import bare_call
-from runtime.variants import exported
+from runtime.variants import runnable
 
 
-@pytest.mark.parametrize("variant", exported())
+@pytest.mark.parametrize("variant", runnable(), ids=str)
 @pytest.mark.parametrize("threads", ["1", "all"])  # every 1-thread row first: no pool of a previous row spins
 def test_batch1(benchmark, suite, variant, threads):
     count = suite.threads(threads)
@@ -20,11 +20,11 @@ def test_batch1(benchmark, suite, variant, threads):
     image = suite.images[:1]
     case = "b1" if threads == "1" else "b1-all"
     # partial, not a lambda: the bare call below is timed with no frame of the harness's around it
-    suite.time(benchmark, variant, case, partial(predictor.predict, image), threads=count)
+    suite.time(benchmark, variant.name, case, partial(predictor.predict, image), threads=count)
 
 
-@pytest.mark.parametrize("variant", exported())
+@pytest.mark.parametrize("variant", runnable(), ids=str)
 def test_bare_engine(benchmark, suite, variant):
     path = suite.model_path(variant)
-    call = suite.guard(variant, lambda: bare_call(variant, path, suite.images[:1], threads=1))
-    suite.time(benchmark, variant, "bare", call, threads=1)
+    call = suite.guard(variant.name, lambda: bare_call(variant, path, suite.images[:1], threads=1))
+    suite.time(benchmark, variant.name, "bare", call, threads=1)

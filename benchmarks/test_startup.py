@@ -15,12 +15,12 @@ import runtime
 from benchmarks.processes import BARE_SCRIPT, LOAD_AND_PREDICT, run_process
 from benchmarks.results import Timing
 from runtime.images import read_image
-from runtime.variants import DEFAULT_VARIANT, exported
+from runtime.variants import TFLITE_INT8, runnable
 
 COLD_STARTS = ("predict-cli", "bare-litert", "import-tensorflow")
 
 
-@pytest.mark.parametrize("variant", exported())
+@pytest.mark.parametrize("variant", runnable(), ids=str)
 def test_load_and_first_inference(benchmark, suite, variant):
     """runtime.load from the manifest (checksum included) and one prediction, in a warm process."""
     suite.require(variant)
@@ -33,24 +33,24 @@ def test_load_and_first_inference(benchmark, suite, variant):
         firsts.append(time.perf_counter() - started)
 
     rounds = suite.plan.load_rounds
-    suite.time(benchmark, variant, "load", load_and_predict, rounds=rounds, threads=1)
-    suite.results.add(variant, "first", Timing.of(firsts[-rounds:]))
+    suite.time(benchmark, variant.name, "load", load_and_predict, rounds=rounds, threads=1)
+    suite.results.add(variant.name, "first", Timing.of(firsts[-rounds:]))
 
 
-@pytest.mark.parametrize("variant", exported())
+@pytest.mark.parametrize("variant", runnable(), ids=str)
 def test_png_end_to_end(benchmark, suite, png_files, variant):
     """Per image from a PNG file: decode, prepare (runtime.images) and infer, one thread."""
     predictor = suite.predictor(variant, 1)
     files = itertools.cycle(png_files)
-    suite.time(benchmark, variant, "png", lambda: predictor.predict(read_image(next(files))), threads=1)
+    suite.time(benchmark, variant.name, "png", lambda: predictor.predict(read_image(next(files))), threads=1)
 
 
-@pytest.mark.parametrize("variant", exported())
+@pytest.mark.parametrize("variant", runnable(), ids=str)
 def test_peak_memory(suite, variant):
     suite.require(variant)
-    argv = [sys.executable, "-c", LOAD_AND_PREDICT, str(suite.artifacts), variant]
-    run = suite.guard(variant, lambda: run_process(argv))
-    suite.results.note(variant, "peak_bytes", run.peak_bytes)
+    argv = [sys.executable, "-c", LOAD_AND_PREDICT, str(suite.artifacts), variant.name]
+    run = suite.guard(variant.name, lambda: run_process(argv))
+    suite.results.note(variant.name, "peak_bytes", run.peak_bytes)
 
 
 @pytest.mark.parametrize("case", COLD_STARTS)
@@ -61,7 +61,7 @@ def test_cold_start(benchmark, suite, png_files, case):
     one_png, artifacts = str(png_files[0]), str(suite.artifacts)
     argv = {
         "predict-cli": [sys.executable, "-m", "runtime.predict", "--artifacts", artifacts, one_png],
-        "bare-litert": [sys.executable, str(BARE_SCRIPT), str(suite.model_path(DEFAULT_VARIANT)), one_png],
+        "bare-litert": [sys.executable, str(BARE_SCRIPT), str(suite.model_path(TFLITE_INT8)), one_png],
         "import-tensorflow": [sys.executable, "-c", "import tensorflow"],
     }[case]
     peaks = []

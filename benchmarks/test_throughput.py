@@ -5,20 +5,20 @@ same shapes: how close each engine comes to what this CPU's BLAS does with the s
 import numpy as np
 import pytest
 
-from runtime.variants import exported
+from runtime.variants import runnable
 
 BATCHES = (32, 1024)
 HIDDEN, CLASSES = 128, 10  # the tutorial's Dense(128) -> Dense(10)
 
 
 @pytest.mark.parametrize("batch", BATCHES)
-@pytest.mark.parametrize("variant", exported())
+@pytest.mark.parametrize("variant", runnable(), ids=str)
 def test_throughput(benchmark, suite, variant, batch):
     predictor = suite.predictor(variant, suite.all_cores)
     images = suite.images[:batch]
     suite.time(
         benchmark,
-        variant,
+        variant.name,
         f"b{batch}",
         lambda: predictor.predict(images),
         batch=batch,

@@ -8,15 +8,23 @@ the other in this process, so the ratio is measured side by side on the same mac
 
 import sys
 
+from runtime import cli
 from runtime.dataset import load_split
-from train.fit import train
+from runtime.quiet import native_stderr_silenced
 from train.recipe import Recipe
 
 TARGET_SPEEDUP, TARGET_ACCURACY = 4.0, 0.875
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    return cli.run(compare, cli.parser("python -m benchmarks.train_speed", __doc__), argv)
+
+
+def compare(args) -> int:
     train_set, test_set = load_split("train"), load_split("test")
+    with native_stderr_silenced():  # TensorFlow's import prints absl INFO lines
+        from train.fit import train
+
     rows = {}
     for label, fast in (("plain model.fit", False), ("fmnist-edge train", True)):
         print(f"training with {label} ...", flush=True)

@@ -212,10 +212,11 @@ def run_device(device: Device, bundles: Bundles, out: Path, bench_args: list[str
 
 
 def add_folders(parser: argparse.ArgumentParser) -> None:
-    """The options every way in to a device shares: the exported set, where archives are built, and
-    where results come back."""
-    parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts", help="exported set")
-    parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="folder for the archives")
+    """The options every way in to a device shares besides --artifacts: where archives are built,
+    and where results come back."""
+    parser.add_argument(
+        "--dist", type=Path, default=Path("dist"), help="folder for the archives (default: dist)"
+    )
     parser.add_argument(
         "--out", type=Path, default=RESULTS, help="results folder (default: benchmarks/results/devices)"
     )

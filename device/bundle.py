@@ -11,7 +11,6 @@ venv from those wheels, no network) and `bin/fmnist-edge` (predict, evaluate, be
 folder). BUNDLE.md inside says what to type on the device.
 """
 
-import argparse
 import io
 import json
 import math
@@ -32,14 +31,15 @@ from device.wheels import (
     HOST_TARGET,
     TARGETS,
     Target,
+    bundled,
     download,
     engines,
-    package_of,
 )
+from runtime import cli
 from runtime.dataset import data_dir, load_split, split_files
 from runtime.errors import ToolkitError
 from runtime.files import atomic_path, sha256_file
-from runtime.manifest import MANIFEST, Manifest
+from runtime.manifest import MANIFEST, Artifact, Manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = Path(__file__).with_name("files")  # install.sh, bin/fmnist-edge and BUNDLE.md as shipped
@@ -87,13 +87,13 @@ def sample_pngs() -> list[tuple[str, bytes]]:
     return found
 
 
-def chosen_variants(manifest: Manifest, spec: Spec) -> list[str]:
-    """The manifest's variants that the bundle's engine(s) run; refuses a manifest with none."""
-    chosen = engines(spec.engine)
-    names = [name for name in manifest.entries if package_of(name) in chosen]
-    if not names:
+def chosen_artifacts(manifest: Manifest, spec: Spec) -> list[Artifact]:
+    """The manifest's artifacts that the bundle's engine(s) run; refuses a manifest with none."""
+    packages = engines(spec.engine)
+    chosen = [a for a in manifest.artifacts if bundled(a.variant, packages)]
+    if not chosen:
         raise ToolkitError(manifest.path, f"has no variant that {spec.engine} runs; re-run `make export`")
-    return names
+    return chosen
 
 
 def needed_mb(wheels: list[Path]) -> int:
@@ -127,16 +127,14 @@ class Writer:
         self.tar.addfile(info, io.BytesIO(data))
 
 
-def write_models(put: Writer, manifest: Manifest, variants: list[str]) -> None:
-    """The manifest cut down to `variants`, their files and the reference outputs."""
-    folder = manifest.path.parent.resolve()
-    data = dict(manifest.data, artifacts=[manifest.entries[name] for name in variants])
-    put.text(f"artifacts/{MANIFEST}", json.dumps(data, indent=2) + "\n")
-    for path in [f for name in variants for f in manifest.verified_files(name)] + [manifest.reference()]:
-        put.file(path, f"artifacts/{path.relative_to(folder)}")
+def write_models(put: Writer, manifest: Manifest, artifacts: list[Artifact]) -> None:
+    """The manifest cut down to `artifacts`, their files and the reference outputs."""
+    put.text(f"artifacts/{MANIFEST}", json.dumps(manifest.subset(artifacts), indent=2) + "\n")
+    for path in [f for a in artifacts for f in a.verify().files] + [manifest.reference()]:
+        put.file(path, f"artifacts/{path.relative_to(manifest.folder)}")
 
 
-def write_install(put: Writer, spec: Spec, wheels: list[Path], variants: list[str]) -> None:
+def write_install(put: Writer, spec: Spec, wheels: list[Path], artifacts: list[Artifact]) -> None:
     """wheels/ with their checksums, requirements.txt, bundle.env, install.sh, bin/ and BUNDLE.md."""
     for wheel in wheels:
         put.file(wheel, f"wheels/{wheel.name}")
@@ -155,9 +153,11 @@ def write_install(put: Writer, spec: Spec, wheels: list[Path], variants: list[st
         .format(
             name=spec.name,
             arch=spec.target.arch,
+            devices=spec.target.devices,
+            login=spec.target.login,
             python=spec.python,
             engine=spec.engine,
-            variants=", ".join(variants),
+            variants=", ".join(a.variant.name for a in artifacts),
             built=time.strftime("%Y-%m-%d"),
         ),
     )
@@ -166,7 +166,7 @@ def write_install(put: Writer, spec: Spec, wheels: list[Path], variants: list[st
 def build(spec: Spec, artifacts: Path, out: Path) -> Path:
     """Write out/<spec.name>.tar.gz atomically; ToolkitError when artifacts or wheels are missing."""
     manifest = Manifest(artifacts / MANIFEST)
-    variants = chosen_variants(manifest, spec)
+    artifacts = chosen_artifacts(manifest, spec)
     archive, data = out / f"{spec.name}.tar.gz", data_dir("test")
     with tempfile.TemporaryDirectory() as tmp:
         wheels = download(spec.target, engines(spec.engine), spec.python, Path(tmp))
@@ -175,17 +175,28 @@ def build(spec: Spec, artifacts: Path, out: Path) -> Path:
             put = Writer(tar, spec.name)
             for path in sources():
                 put.file(path, str(path.relative_to(ROOT)))
-            write_models(put, manifest, variants)
+            write_models(put, manifest, artifacts)
             for name in split_files("test"):  # a device evaluates; it does not train
                 put.file(data / name, f"data/{name}")
             for name, png in sample_pngs():
                 put.text(name, png)
-            write_install(put, spec, wheels, variants)
+            write_install(put, spec, wheels, artifacts)
     return archive
 
 
-def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m device.bundle", description=__doc__.splitlines()[0])
+def bundle(args) -> int:
+    archive = build(Spec(TARGETS[args.target], args.engine, args.python), args.artifacts, args.out)
+    size = archive.stat().st_size
+    print(
+        json.dumps({"archive": str(archive), "bytes": size})
+        if args.json
+        else f"{archive} ({size / 1e6:.1f} MB)"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser("python -m device.bundle", __doc__, cli.ARTIFACTS, cli.JSON)
     parser.add_argument(
         "--target",
         choices=sorted(TARGETS),
@@ -203,26 +214,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=HOST_PYTHON,
         help=f"the device's Python, major.minor (default: this host's, {HOST_PYTHON})",
     )
-    parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts", help="exported set")
-    parser.add_argument("--out", type=Path, default=ROOT / "dist", help="folder for the archive")
-    parser.add_argument("--json", action="store_true", help="print the archive's path and size as JSON")
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
-    try:
-        archive = build(Spec(TARGETS[args.target], args.engine, args.python), args.artifacts, args.out)
-    except ToolkitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    size = archive.stat().st_size
-    print(
-        json.dumps({"archive": str(archive), "bytes": size})
-        if args.json
-        else f"{archive} ({size / 1e6:.1f} MB)"
+    parser.add_argument(
+        "--out", type=Path, default=Path("dist"), help="folder for the archive (default: dist)"
     )
-    return 0
+    return cli.run(bundle, parser, argv)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ CPU (its default "max" CPU makes numpy's matmul give invalid values), and /sys s
 Timings under emulation are not the board's; what counts here is parity and that it runs.
 """
 
-import argparse
 import fcntl
 import os
 import shlex
@@ -26,7 +25,9 @@ from pathlib import Path
 from device.board import Bundles, add_folders, run_device
 from device.report import host_and_device
 from device.wheels import BOTH, ENGINES
+from runtime import cli
 from runtime.errors import ToolkitError
+from runtime.progress import run_counted
 
 CACHE = Path(os.environ.get("FMNIST_EDGE_CACHE", "/var/cache/fmnist-edge"))
 SUITE, MIRROR = "bookworm", os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
@@ -90,11 +91,11 @@ def debootstrap(root: Path, cpu: str) -> None:
         MIRROR,
     ]
     second = ["unshare", "--mount", "chroot", str(partial), "/debootstrap/debootstrap", "--second-stage"]
-    for command in (first, second):
-        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **qemu_env(cpu)})
+    for stage, command in (("first", first), ("second", second)):
+        done = run_counted(command, f"arm64 root, {stage} stage", env={**os.environ, **qemu_env(cpu)})
         if done.returncode != 0:
             shutil.rmtree(partial, ignore_errors=True)
-            lines = (done.stderr or done.stdout).strip().splitlines() or ["no message"]
+            lines = done.stdout.strip().splitlines() or ["no message"]
             raise ToolkitError(root, f"{command[0]} failed: {lines[-1]}")
     (partial / ".complete").touch()
     partial.rename(root)
@@ -119,8 +120,8 @@ class EmulatedDevice:
             )
 
 
-def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m device.emulated", description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser("python -m device.emulated", __doc__, cli.ARTIFACTS)
     parser.add_argument(
         "--arch",
         choices=["aarch64"],
@@ -131,28 +132,22 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--engine", choices=[*ENGINES, BOTH], default="litert", help="default: litert")
     add_folders(parser)
     parser.add_argument("--cache", type=Path, default=CACHE, help=f"root's folder (default: {CACHE})")
-    return parser.parse_args(argv)
+    return cli.run(device_check, parser, argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
+def device_check(args) -> int:
     reason = missing()
     if reason:
         print(f"device-check skipped: {reason}", file=sys.stderr)
         return 0
     started = time.monotonic()
-    try:
-        root = build_root(args.cpu, args.cache)
-    except ToolkitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    root = build_root(args.cpu, args.cache)
     device = EmulatedDevice(root, args.cpu)
     summary = run_device(
         device, Bundles(args.artifacts, args.dist, args.engine), args.out, ["--smoke"], timeout=1800
     )
     if summary["status"] != "ok":
-        print(f"error: {device.name}: {summary['reason']}", file=sys.stderr)
-        return 1
+        raise ToolkitError(device.name, summary["reason"])
     print(
         f"{device.name}: {summary['archive']} ({summary['archive_bytes'] / 1e6:.1f} MB) installed offline "
         f"in {summary['install_seconds']:.0f} s; {summary['installed']}"

@@ -208,7 +208,7 @@ def host_and_device(artifacts: Path, folder: Path) -> str:
         f"{'host max_abs_diff':>19}{'device':>10}"
     ]
     for row in device["variants"]:
-        host = manifest.entries[row["variant"]]
+        host = manifest.find(row["variant"]).figures
         lines.append(
             f"{row['variant']:<16}{host['accuracy']:>14.4f}{row['accuracy']:>9.4f}"
             f"{host['agreement']:>16.4f}{row['agreement']:>9.4f}"

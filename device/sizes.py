@@ -8,7 +8,6 @@ when it is for aarch64 and the board can run here; otherwise only the archive is
 Prints a Markdown table (README's "On a device" figures come from it).
 """
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -18,7 +17,7 @@ from device.bundle import Spec, build
 from device.emulated import CACHE, EmulatedDevice, build_root, missing
 from device.local import LocalDevice
 from device.wheels import BOTH, ENGINES, HOST_TARGET, TARGETS
-from runtime.errors import ToolkitError
+from runtime import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU = "cortex-a72"
@@ -45,22 +44,19 @@ def installed(device, archive: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m device.sizes", description=__doc__.splitlines()[0])
-    parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts", help="exported set")
-    args = parser.parse_args(argv)
+    return cli.run(sizes, cli.parser("python -m device.sizes", __doc__, cli.ARTIFACTS), argv)
+
+
+def sizes(args) -> int:
     print("| target | engine | archive MB | installed MB (venv MB) | offline install s | installed on |")
     print("|:--|:--|--:|--:|--:|:--|")
     with tempfile.TemporaryDirectory() as tmp:
         reachable = devices(Path(tmp))
         for target in TARGETS:
             for engine in [*ENGINES, BOTH]:
-                try:
-                    archive = build(Spec(TARGETS[target], engine), args.artifacts, Path(tmp) / "dist")
-                    device = reachable.get(target)
-                    folder_mb, venv_mb, seconds = installed(device, archive) if device else ["–"] * 3
-                except ToolkitError as e:
-                    print(f"error: {e}", file=sys.stderr)
-                    return 1
+                archive = build(Spec(TARGETS[target], engine), args.artifacts, Path(tmp) / "dist")
+                device = reachable.get(target)
+                folder_mb, venv_mb, seconds = installed(device, archive) if device else ["–"] * 3
                 where = device.name if device else "–"
                 print(
                     f"| {target} | {engine} | {archive.stat().st_size / 1e6:.1f} | {folder_mb} ({venv_mb}) "

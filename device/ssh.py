@@ -11,17 +11,18 @@ in parallel; one that is unreachable, too slow or fails is a row with its reason
 a hang. Exit status: 0 when every host ran, 1 when any failed, 2 for HOSTS empty or malformed.
 """
 
-import argparse
 import os
 import re
 import shlex
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from device.board import Bundles, add_folders, run_device
 from device.wheels import BOTH, ENGINES
+from runtime import cli
+from runtime.progress import progress
 
 HOST = re.compile(r"(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9][A-Za-z0-9._-]*")  # [user@]host or ~/.ssh/config alias
 CLIENT_OPTIONS = (
@@ -65,31 +66,30 @@ def hosts(words: list[str]) -> list[str]:
     return words
 
 
-def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m device.ssh", description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser("python -m device.ssh", __doc__, cli.ARTIFACTS)
     parser.add_argument("hosts", nargs="*", metavar="HOST", help="[user@]host, or a Host of ~/.ssh/config")
     parser.add_argument("--engine", choices=[*ENGINES, BOTH], default=BOTH, help="default: both")
     parser.add_argument("--smoke", action="store_true", help="a few rounds of everything (`bench --smoke`)")
     parser.add_argument("--ssh-config", type=Path, help="an ssh_config file instead of ~/.ssh/config")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per step (default 1800)")
     add_folders(parser)
-    return parser.parse_args(argv)
+    return cli.run(bench_devices, parser, argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
+def bench_devices(args) -> int:
     try:
         chosen = hosts(args.hosts)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        raise cli.UsageError(str(e)) from None
     bundles = Bundles(args.artifacts, args.dist, args.engine)
     bench_args = ["--smoke"] if args.smoke else []
     devices = [SshDevice(host, args.ssh_config) for host in chosen]
     with ThreadPoolExecutor(max_workers=len(devices)) as pool:
-        summaries = list(
-            pool.map(lambda device: run_device(device, bundles, args.out, bench_args, args.timeout), devices)
-        )
+        running = [pool.submit(run_device, d, bundles, args.out, bench_args, args.timeout) for d in devices]
+        for _ in progress(as_completed(running), "devices", total=len(running)):
+            pass
+    summaries = [future.result() for future in running]
     for summary in summaries:
         if summary["status"] == "ok":
             print(
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{summary['install_seconds']:.0f} s); results in {args.out / summary['name']}"
             )
         else:
-            print(f"{summary['name']}: failed: {summary['reason']}", file=sys.stderr)
+            cli.fail(f"{summary['name']}: {summary['reason']}")
     return 0 if all(s["status"] == "ok" for s in summaries) else 1
 
 

@@ -8,7 +8,6 @@ as constraints, so a device runs what the host tested.
 
 import platform
 import re
-import subprocess
 import sys
 import tempfile
 import tomllib
@@ -19,7 +18,8 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from runtime.errors import ToolkitError
-from runtime.variants import FORMATS, VARIANTS
+from runtime.progress import run_counted
+from runtime.variants import FORMATS, Variant
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK_TOOLS = ("pytest", "pytest-benchmark")  # `fmnist-edge bench` on the device
@@ -30,24 +30,42 @@ class Target:
     name: str  # what `make bundle TARGET=` takes
     arch: str  # what `uname -m` says on such a device
     platforms: tuple[str, ...]  # pip --platform tags, newest first (glibc 2.17 and later)
+    devices: str  # what such a device is, for BUNDLE.md
+    login: str  # an example `scp` destination on one
 
 
-def linux(arch: str) -> Target:
+def linux(arch: str, devices: str, login: str) -> Target:
     return Target(
         f"linux-{arch}",
         arch,
         tuple(f"manylinux_2_{v}_{arch}" for v in (28, 27, 17)) + (f"manylinux2014_{arch}",),
+        devices,
+        login,
     )
 
 
-TARGETS = {t.name: t for t in (linux("aarch64"), linux("x86_64"))}
+TARGETS = {
+    t.name: t
+    for t in (
+        linux(
+            "aarch64",
+            'the 64-bit Raspberry Pi OS or Debian 12 "bookworm", whose python3 is 3.11, '
+            "on a Raspberry Pi 4 or 5",
+            "pi@raspberrypi.local",
+        ),
+        linux(
+            "x86_64",
+            'Debian 12 "bookworm" or Ubuntu 22.04 and later on a PC, a server or an x86-64 board',
+            "user@device.local",
+        ),
+    )
+}
 HOST_TARGET = f"linux-{platform.machine()}"
 HOST_PYTHON = "{}.{}".format(*sys.version_info[:2])  # the Python the bundle was tested with here
 
 
-# What `make bundle ENGINE=` takes, and the pip package it ships; the format registry
-# (runtime.variants) says which variants each package runs.
-ENGINES = {"litert": "ai-edge-litert", "onnxruntime": "onnxruntime"}
+# What `make bundle ENGINE=` takes, and the pip package it ships: from the format registry.
+ENGINES = {f.bundle: f.package for f in FORMATS.values() if f.bundle}
 BOTH = "both"
 
 
@@ -56,11 +74,9 @@ def engines(choice: str) -> list[str]:
     return list(ENGINES.values()) if choice == BOTH else [ENGINES[choice]]
 
 
-def package_of(variant: str) -> str | None:
-    """The pip package whose engine runs `variant`, from the format registry; None for a variant the
-    runtime does not run (keras) or does not know."""
-    spec = VARIANTS.get(variant)
-    return FORMATS[spec.format].package if spec and FORMATS[spec.format].engine else None
+def bundled(variant: Variant, packages: list[str]) -> bool:
+    """Whether a bundle shipping these engine packages carries `variant`."""
+    return variant.format.bundle is not None and variant.format.package in packages
 
 
 def normalise(name: str) -> str:
@@ -114,7 +130,6 @@ def download(target: Target, chosen: list[str], python: str, dest: Path) -> list
             "-m",
             "pip",
             "download",
-            "--quiet",
             "--disable-pip-version-check",
             "--only-binary=:all:",
             "--python-version",
@@ -130,8 +145,8 @@ def download(target: Target, chosen: list[str], python: str, dest: Path) -> list
             *(f"--platform={p}" for p in target.platforms),
             *names,
         ]
-        run = subprocess.run(command, capture_output=True, text=True)
+        run = run_counted(command, f"wheels for {target.name}")
     if run.returncode != 0:
-        errors = [line for line in run.stderr.splitlines() if line.startswith("ERROR")] or ["pip failed"]
+        errors = [line for line in run.stdout.splitlines() if line.startswith("ERROR")] or ["pip failed"]
         raise ToolkitError(f"pip download for {target.name}, Python {python}", errors[0])
     return sorted(dest.glob("*.whl"))

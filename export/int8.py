@@ -1,15 +1,27 @@
-"""What export needs of the int8 recipes: each exporter's arguments, what the manifest records, and
-where to look when the parity gate refuses an int8 variant."""
+"""What export needs of the int8 recipes: each quantized variant's calibration images and recipe,
+what its manifest entry records of them, and where to look when the parity gate refuses it."""
 
-import inspect
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from export.layers import hint, layer_report
-from export.recipes import BASELINE_IMAGES, calibration_images, chosen_recipes
+from export.recipes import BASELINE_IMAGES, QuantRecipe, calibration_images, chosen_recipes
 from runtime.dataset import scaled
-from runtime.variants import FORMATS, VARIANTS
+from runtime.variants import Variant
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """What an exporter is given after model and filepath, and what the manifest records of it."""
+
+    calibration: np.ndarray | None = None  # float32 0..1 images in the model's input shape
+    recipe: QuantRecipe | None = None
+    facts: dict = field(default_factory=dict)  # {"quantization": recipe and who chose it}
+
+
+FLOAT = Quantization()
 
 
 class Int8Plan:
@@ -22,33 +34,27 @@ class Int8Plan:
         train_images: np.ndarray,
         image_shape: tuple[int, ...] = (28, 28),
     ):
-        self.chosen = chosen_recipes(folder, model_sha256)  # format -> (recipe, chosen by)
+        self.chosen = chosen_recipes(folder, model_sha256)  # recipe family -> (recipe, chosen by)
         self.train_images, self.image_shape = train_images, image_shape
-        self.recorded: dict[str, dict] = {}  # variant -> its manifest fields: {"quantization": ...}
-        self.calibration: dict[str, np.ndarray] = {}
 
-    def arguments(self, name: str, exporter) -> tuple:
-        """What `exporter` is given after model and filepath: no calibration for float; for int8 the
-        recipe's images and the recipe, when the exporter takes a `recipe` (ours do; one of your own
-        may not, and then gets BASELINE_IMAGES of calibration alone, and no recipe is recorded)."""
-        variant = VARIANTS[name]
-        if variant.precision != "int8":
-            return (None,)
-        recipes = FORMATS[variant.format].recipes
-        if recipes not in self.chosen or "recipe" not in inspect.signature(exporter).parameters:
-            return (self.images(BASELINE_IMAGES),)
-        recipe, chosen_by = self.chosen[recipes]
-        self.recorded[name] = {"quantization": {**recipe.summary(), "chosen_by": chosen_by}}
-        self.calibration[name] = self.images(recipe.images)
-        return self.calibration[name], recipe
+    def quantization(self, variant: Variant) -> Quantization:
+        """None for a float variant; for a calibrated one, its format's chosen recipe and that
+        recipe's images, or BASELINE_IMAGES and no recipe for a format with no recipes (your own)."""
+        if not variant.precision.calibrated:
+            return FLOAT
+        if variant.format.recipes not in self.chosen:
+            return Quantization(self.images(BASELINE_IMAGES))
+        recipe, chosen_by = self.chosen[variant.format.recipes]
+        return Quantization(
+            self.images(recipe.images), recipe, {"quantization": {**recipe.summary(), "chosen_by": chosen_by}}
+        )
 
-    def hints(self, name: str, model, test_images: np.ndarray) -> list[str]:
-        """For a refused int8 variant made by a recipe: the layer whose output differs most from float."""
-        if name not in self.recorded:
+    def hints(self, quantization: Quantization, model, test_images: np.ndarray) -> list[str]:
+        """For a refused variant made by a recipe: the layer whose output differs most from float."""
+        if quantization.recipe is None:
             return []
-        recipe = self.chosen[FORMATS[VARIANTS[name].format].recipes][0]
         test = scaled(test_images).reshape(len(test_images), *self.image_shape)
-        return [hint(layer_report(model, recipe, self.calibration[name], test))]
+        return [hint(layer_report(model, quantization.recipe, quantization.calibration, test))]
 
     def images(self, count: int) -> np.ndarray:
         """`count` calibration images (see recipes.calibration_images) in the model's input shape."""

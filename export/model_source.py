@@ -16,8 +16,7 @@ import numpy as np
 from runtime.dataset import scaled
 from runtime.engines import check_io
 from runtime.errors import ModelError
-from runtime.files import sha256_file
-from runtime.predict import read_labels
+from runtime.files import read_labels, sha256_file
 from runtime.predictor import default_classes
 
 KERAS_SUFFIXES = (".keras", ".h5")  # what keras.saving.load_model reads

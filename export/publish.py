@@ -111,7 +111,8 @@ def published_runs(folder: Path) -> set[Path] | None:
         manifest = Manifest(folder / MANIFEST)
     except ModelError:
         return None
-    paths = [entry["path"] for entry in manifest.entries.values()] + [str(manifest.data["reference"])]
+    paths = [str(f.relative_to(manifest.folder)) for a in manifest.artifacts for f in a.files]
+    paths.append(str(manifest.data["reference"]))
     return {folder / Path(p).parts[0] for p in paths if Path(p).parts[:1] and p.startswith(RUN_PREFIX)}
 
 

@@ -12,7 +12,6 @@ Writes report.json (which `make export` follows for this model), report.md, repo
 per-layer reports of the chosen and baseline recipes, then prints the table.
 """
 
-import argparse
 import os
 import sys
 import tempfile
@@ -20,6 +19,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from runtime.quiet import native_stderr_silenced
+
+with native_stderr_silenced():  # importing TensorFlow prints absl INFO lines; the sweep prints its own
+    import keras  # noqa: F401
 
 from export.layers import layer_report
 from export.model_source import load_checked, tutorial
@@ -35,17 +39,18 @@ from export.recipes import (
     validation_images,
 )
 from export.tflite import convert_int8, write_saved_model
+from runtime import cli
 from runtime.dataset import load_split, scaled
-from runtime.errors import ToolkitError
 from runtime.loader import load_file
 from runtime.parity import measure
+from runtime.progress import progress, say
+from runtime.variants import FORMATS
 
 ROUND_SECONDS = 0.02  # of timed repeats per candidate, case and round
 B1_CALLS = 10  # batch-1 calls per repeat: ~0.1 ms, short enough to fall between other processes' turns
 SETTLE_SECONDS = 0.02  # idle before a batch-1,024 timing: the thread pool of the run before stops spinning
 THROUGHPUT_BATCH = 1024
-ENGINES = ("tflite", "onnx")
-SUFFIX = {"tflite": ".tflite", "onnx": ".onnx"}
+ENGINES = ("tflite", "onnx")  # the recipe families: formats that make their own int8 files
 
 
 def build(engine: str, model, recipes: list[QuantRecipe], train_images: np.ndarray, folder: Path):
@@ -58,7 +63,7 @@ def build(engine: str, model, recipes: list[QuantRecipe], train_images: np.ndarr
         write_saved_model(model, source)
         make = convert_int8
     for number, recipe in enumerate(recipes):
-        path = folder / f"{engine}-{number}{SUFFIX[engine]}"
+        path = folder / f"{engine}-{number}{FORMATS[engine].suffix}"
         started = time.perf_counter()
         make(source, path, calibration_images(train_images, recipe.images), recipe)
         yield recipe, path, time.perf_counter() - started
@@ -113,7 +118,7 @@ class Candidate:
         }
 
 
-def sweep(artifacts: Path, out: Path, rounds: int, small: bool, log=print) -> dict:
+def sweep(artifacts: Path, out: Path, rounds: int, small: bool) -> dict:
     started = time.perf_counter()
     source = tutorial(artifacts)
     out.mkdir(parents=True, exist_ok=True)  # an unwritable place is refused now, not after the sweep
@@ -131,17 +136,17 @@ def sweep(artifacts: Path, out: Path, rounds: int, small: bool, log=print) -> di
             recipes = candidates(engine, small)
             for recipe, path, seconds in build(engine, model, recipes, train_images, folder):
                 found.append(Candidate(engine, recipe, path, seconds, test, validation))
-                log(
+                say(
                     f"{engine:<7}{recipe.label():<52}agreement {found[-1].validation.agreement:.4f} held out,"
-                    f" {found[-1].figures.agreement:.4f} test  ({seconds:.1f} s)",
-                    flush=True,
+                    f" {found[-1].figures.agreement:.4f} test  ({seconds:.1f} s)"
                 )
         # Every batch-1 pass first: no thread pool of a batch-1,024 run is still spinning on a core.
         for case in (Candidate.time_b1, Candidate.time_b1024):
-            for _ in range(rounds):
+            timing = case.__name__.removeprefix("time_")
+            for _ in progress(range(rounds), f"timing {timing}"):
                 for candidate in found:
                     case(candidate, test_images)
-            log(f"timed {case.__name__.removeprefix('time_')}: best of {rounds} passes", flush=True)
+            say(f"timed {timing}: best of {rounds} passes")
         rows = [candidate.row() for candidate in found]
     chosen = {engine: choose([row for row in rows if row["engine"] == engine]) for engine in ENGINES}
     for row in rows:
@@ -167,27 +172,21 @@ def sweep(artifacts: Path, out: Path, rounds: int, small: bool, log=print) -> di
     return write_report(report, layers, out)
 
 
+def sweep_cli(args) -> int:
+    sweep(args.artifacts, args.out or args.artifacts / REPORT_DIR, args.rounds, args.small)
+    return 0
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m export.sweep", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--artifacts", type=Path, default=Path("artifacts"), help="folder holding model.keras"
-    )
+    parser = cli.parser("python -m export.sweep", __doc__, cli.ARTIFACTS)
     parser.add_argument(
         "--out", type=Path, default=None, help=f"report folder (default: ARTIFACTS/{REPORT_DIR})"
     )
     parser.add_argument(
-        "--rounds", type=int, default=15, help="timing passes over all candidates (best kept)"
+        "--rounds", type=cli.positive, default=15, help="timing passes over all candidates (best kept)"
     )
     parser.add_argument("--small", action="store_true", help="three candidates per engine (a quick check)")
-    args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error(f"--rounds must be 1 or more, got {args.rounds}")
-    try:
-        sweep(args.artifacts, args.out or args.artifacts / REPORT_DIR, args.rounds, args.small)
-    except (ToolkitError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return cli.run(sweep_cli, parser, argv)
 
 
 if __name__ == "__main__":

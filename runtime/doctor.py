@@ -21,7 +21,6 @@ import numpy as np
 from runtime.errors import ToolkitError
 from runtime.loader import load
 from runtime.manifest import MANIFEST, Manifest
-from runtime.variants import exported, format_of
 
 # x86 /proc/cpuinfo flags that give int8 (and float) kernels their speed, and what each means.
 X86_FEATURES = {
@@ -147,7 +146,7 @@ def timed(call, seconds: float) -> float:
 def measure(artifacts: Path, seconds: float) -> list[dict]:
     """Per runnable variant: batch-1 latency on one thread, img/s at batch 256 on every core."""
     manifest = Manifest(artifacts / MANIFEST)
-    names = [n for n in manifest.entries if n in exported() and importlib.util.find_spec(format_of(n).module)]
+    names = [a.variant.name for a in manifest.runnable() if importlib.util.find_spec(a.format.module)]
     if not names:
         raise ToolkitError(manifest.path, "no variant here has its engine installed")
     one = np.zeros((1, 28, 28), np.uint8)

@@ -19,7 +19,6 @@ the inputs are bad (one line on stderr); 2 for a usage error (--model keras amon
 TensorFlow, and its figures are reference.npz).
 """
 
-import argparse
 import json
 import sys
 from dataclasses import dataclass, field
@@ -27,34 +26,24 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.cli import positive, silence_stdout
+from runtime import cli
 from runtime.dataset import SPLITS, data_dir, load_split
 from runtime.errors import DataError, ModelError, ParityError, ToolkitError
-from runtime.loader import DEFAULT_THREADS, load
-from runtime.manifest import MANIFEST, Manifest
-from runtime.parity import Figures, compare, gate, measure, violations
+from runtime.loader import open_artifact
+from runtime.manifest import MANIFEST, Artifact, Manifest
+from runtime.parity import Figures, TestSet, compare, gate
+from runtime.progress import progress, say
 from runtime.report import class_accuracy_chart, disagreement_grid, save_png
-from runtime.variants import VARIANTS, exported
+from runtime.variants import VARIANTS, Variant, runnable
 
 CHART = "per-class-accuracy"  # .png, or -<variant>.png for one variant
-
-
-@dataclass
-class TestSet:
-    """The test images with their labels, the Keras model's probabilities on them and its classes."""
-
-    images: np.ndarray
-    labels: np.ndarray
-    reference: np.ndarray
-    keras: Figures
-    classes: list[str]
 
 
 @dataclass
 class Result:
     """One variant's evaluation: its figures and broken tolerances, or why it could not be loaded."""
 
-    variant: str
+    variant: Variant
     figures: Figures | None = None
     problems: list[str] = field(default_factory=list)  # broken tolerances
     variant_top1: np.ndarray | None = None  # the variant's class for each disagreeing image
@@ -68,9 +57,9 @@ class Result:
     def row(self) -> dict:
         """The variant as the JSON output reports it."""
         if self.figures is None:
-            return {"variant": self.variant, "ok": False, "error": f"cannot load: {self.load_error}"}
+            return {"variant": self.variant.name, "ok": False, "error": f"cannot load: {self.load_error}"}
         return {
-            "variant": self.variant,
+            "variant": self.variant.name,
             "ok": self.ok,
             **self.figures.summary(),
             "seconds": round(self.figures.seconds, 4),
@@ -100,50 +89,45 @@ def read_test_set(manifest: Manifest) -> TestSet:
             data_dir("test") / SPLITS["test"][1],
             f"these test labels are not those {path} was made with; evaluate on the export's data",
         )
-    return TestSet(images, labels, reference, compare(reference, labels, reference), manifest.classes)
+    return TestSet(images, labels, reference, compare(reference, labels, reference))
 
 
-def runnable(manifest: Manifest) -> list[str]:
-    """The manifest's variants that have an engine here (Keras itself needs TensorFlow)."""
-    return [name for name in manifest.entries if name in exported()]
-
-
-def evaluate(artifacts: Path, name: str, data: TestSet, threads: int | None) -> Result:
+def evaluate(artifact: Artifact, data: TestSet, classes: list[str], threads: int) -> Result:
     """Load one variant (checksum first), predict the test set and hold it to its tolerance."""
     try:
-        predictor = load(artifacts, variant=name, threads=threads)
-    except (ToolkitError, ValueError) as e:
-        return Result(name, load_error=str(e))
-    figures = measure(predictor, data.images, data.labels, data.reference)
+        predictor = open_artifact(artifact.verify(), threads, classes)
+    except ToolkitError as e:
+        return Result(artifact.variant, load_error=str(e))
+    figures = data.measure(predictor)
     return Result(
-        name,
+        artifact.variant,
         figures,
-        violations(VARIANTS[name], figures, data.keras.accuracy),
+        artifact.variant.tolerance.violations(figures, data.keras.accuracy),
         predictor.classify(data.images[figures.disagreements]),
     )
 
 
-def draw(results: list[Result], data: TestSet, out: Path, chart_name: str) -> Path:
+def draw(results: list[Result], data: TestSet, classes: list[str], out: Path, chart_name: str) -> Path:
     """Write each variant's disagreement grid and the per-class chart; returns the chart's path."""
     keras_top1 = data.reference.argmax(1)
     series = {"keras": data.keras.per_class_accuracy}
     for result in results:
         if result.figures is None:
             continue
-        figures = result.figures
+        figures, name = result.figures, result.variant.name
         grid = disagreement_grid(
-            result.variant,
+            name,
             data.images,
             figures.disagreements,
             data.labels,
             keras_top1,
             result.variant_top1,
-            data.classes,
+            classes,
             len(data.labels),
         )
-        result.picture = save_png(grid, out / f"disagreements-{result.variant}.png")
-        series[result.variant] = figures.per_class_accuracy
-    return save_png(class_accuracy_chart(series, data.classes), out / chart_name)
+        result.picture = save_png(grid, out / f"disagreements-{name}.png")
+        series[name] = figures.per_class_accuracy
+    return save_png(class_accuracy_chart(series, classes), out / chart_name)
 
 
 NAME = 19  # columns for a variant's name: the longest, tflite-int8-micro, and a space
@@ -167,117 +151,91 @@ def verdict(result: Result) -> str:
     return "FAIL " + "; ".join(result.problems) if result.problems else "ok"
 
 
-def per_class_table(results: list[Result], data: TestSet) -> str:
-    """Accuracy per class, a row per class and a column per variant (Keras first); an int8 variant's
-    column also gives its change from Keras in percentage points, so the classes quantization costs
-    stand out."""
-    columns = {"keras": data.keras}
-    columns.update({r.variant: r.figures for r in results if r.figures is not None})
-    lines = ["accuracy per class".ljust(16) + "".join(f"{name:>{NAME}}" for name in columns)]
-    for c, label in enumerate(data.classes):
+def per_class_table(results: list[Result], data: TestSet, classes: list[str]) -> str:
+    """Accuracy per class, a row per class and a column per variant (Keras first); a quantized
+    variant's column also gives its change from Keras in percentage points, so the classes
+    quantization costs stand out."""
+    columns = [("keras", data.keras, False)]
+    columns += [(r.variant.name, r.figures, r.variant.quantized) for r in results if r.figures is not None]
+    lines = ["accuracy per class".ljust(16) + "".join(f"{name:>{NAME}}" for name, _, _ in columns)]
+    for c, label in enumerate(classes):
         keras = data.keras.per_class_accuracy[c]
         lines.append(
             f"{label:<16}"
             + "".join(
                 f"{f.per_class_accuracy[c]:>{NAME - 6}.4f} {100 * (f.per_class_accuracy[c] - keras):+5.1f}"
-                if VARIANTS[name].precision == "int8"
+                if quantized
                 else f"{f.per_class_accuracy[c]:>{NAME}.4f}"
-                for name, f in columns.items()
+                for _, f, quantized in columns
             )
         )
-    return "\n".join(lines + ["(int8: accuracy, then its change from Keras in percentage points)"])
+    return "\n".join(lines + ["(quantized: accuracy, then its change from Keras in percentage points)"])
 
 
-def parse(argv) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
-    parser = argparse.ArgumentParser(prog="python -m runtime.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--artifacts",
-        type=Path,
-        default=Path("artifacts"),
-        help="folder holding manifest.json (default: artifacts)",
-    )
-    parser.add_argument("--model", metavar="NAME", help="evaluate only this variant (default: every one)")
-    parser.add_argument(
-        "--threads",
-        type=positive,
-        default=None,
-        help=f"engine threads per variant (default: {DEFAULT_THREADS})",
-    )
-    parser.add_argument(
-        "--out", type=Path, default=None, help="folder for the pictures (default: ARTIFACTS/evaluation)"
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    args = parser.parse_args(argv)
-    if args.model in VARIANTS and args.model not in exported():  # before any file is read, as predict
-        parser.error(
-            f"--model {args.model} needs TensorFlow; the runtime runs {', '.join(exported())} "
-            "(Keras' own figures come from reference.npz)"
+def chosen(manifest: Manifest, name: str | None) -> list[Artifact]:
+    """The manifest's runnable artifacts, or the one --model names."""
+    artifacts = manifest.runnable()
+    if not artifacts:
+        raise ModelError(manifest.path, "lists no variant the runtime can run; re-run `make export`")
+    if name is None:
+        return artifacts
+    found = [a for a in artifacts if a.variant.name == name]
+    if not found:
+        names = ", ".join(a.variant.name for a in artifacts)
+        raise cli.UsageError(f"--model {name!r}: this manifest's runnable variants are {names}")
+    return found
+
+
+def run(args) -> int:
+    if args.model in VARIANTS and not VARIANTS[args.model].runs:  # before any file is read, as predict
+        raise cli.UsageError(
+            f"--model {args.model} needs TensorFlow; the runtime runs "
+            f"{', '.join(v.name for v in runnable())} (Keras' own figures come from reference.npz)"
         )
-    return parser, args
-
-
-def main(argv=None) -> int:
-    parser, args = parse(argv)
     out = args.out or args.artifacts / "evaluation"
-    try:
-        manifest = Manifest(args.artifacts / MANIFEST)
-        names = runnable(manifest)
-        if not names:
-            raise ModelError(manifest.path, "lists no variant the runtime can run; re-run `make export`")
-        if args.model is not None and args.model not in names:
-            parser.error(f"--model {args.model!r}: this manifest's runnable variants are {', '.join(names)}")
-        names = [args.model] if args.model else names
-        data = read_test_set(manifest)
+    manifest = Manifest(args.artifacts / MANIFEST)
+    artifacts = chosen(manifest, args.model)
+    data = read_test_set(manifest)
+    if not args.json:
+        print(HEADER)
+        print(table_row("keras", data.keras, "reference (reference.npz)", timed=False), flush=True)
+    results = []
+    for artifact in progress(artifacts, "evaluate"):
+        results.append(evaluate(artifact, data, manifest.classes, args.threads))
         if not args.json:
-            print(HEADER)
-            print(table_row("keras", data.keras, "reference (reference.npz)", timed=False), flush=True)
-        results = []
-        for name in names:
-            results.append(evaluate(args.artifacts, name, data, args.threads))
-            if not args.json:
-                print(table_row(name, results[-1].figures, verdict(results[-1])), flush=True)
-        chart = draw(results, data, out, f"{CHART}-{args.model}.png" if args.model else f"{CHART}.png")
-    except BrokenPipeError:
-        raise
-    except (ToolkitError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+            say(table_row(artifact.variant.name, results[-1].figures, verdict(results[-1])))
+    chart = draw(
+        results, data, manifest.classes, out, f"{CHART}-{args.model}.png" if args.model else f"{CHART}.png"
+    )
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "artifacts": str(args.artifacts),
-                    "test_images": len(data.labels),
-                    "classes": data.classes,
-                    "threads": args.threads or DEFAULT_THREADS,
-                    "keras": {
-                        "accuracy": data.keras.accuracy,
-                        "per_class_accuracy": data.keras.summary()["per_class_accuracy"],
-                    },
-                    "variants": [r.row() for r in results],
-                    "per_class_chart": str(chart),
-                    "ok": all(r.ok for r in results),
-                },
-                indent=2,
-            )
-        )
+        print(json.dumps(as_json(args, manifest, data, results, chart), indent=2))
     else:
         print()
-        print(per_class_table(results, data))
-        print(
-            f"\npictures in {out}: "
-            + ", ".join(
-                [f"{r.picture.name} ({len(r.figures.disagreements)} images)" for r in results if r.picture]
-                + [chart.name]
-            )
-        )
+        print(per_class_table(results, data, manifest.classes))
+        pictures = [f"{r.picture.name} ({len(r.figures.disagreements)} images)" for r in results if r.picture]
+        print(f"\npictures in {out}: " + ", ".join([*pictures, chart.name]))
     failure = failures(results, manifest)
     if failure:
-        print(f"error: {failure}", file=sys.stderr)
-        return 1
+        raise ModelError(manifest.path, failure)
     if not args.json:
         print(f"{'1 variant' if len(results) == 1 else f'all {len(results)} variants'} within tolerance")
     return 0
+
+
+def as_json(args, manifest: Manifest, data: TestSet, results: list[Result], chart: Path) -> dict:
+    return {
+        "artifacts": str(args.artifacts),
+        "test_images": len(data.labels),
+        "classes": manifest.classes,
+        "threads": args.threads,
+        "keras": {
+            "accuracy": data.keras.accuracy,
+            "per_class_accuracy": data.keras.summary()["per_class_accuracy"],
+        },
+        "variants": [r.row() for r in results],
+        "per_class_chart": str(chart),
+        "ok": all(r.ok for r in results),
+    }
 
 
 def failures(results: list[Result], manifest: Manifest) -> str | None:
@@ -292,15 +250,20 @@ def failures(results: list[Result], manifest: Manifest) -> str | None:
         else []
     )
     try:
-        gate({r.variant: r.problems for r in results}, str(manifest.path))
+        gate(((r.variant, r.problems) for r in results), str(manifest.path))
     except ParityError as e:
-        parts.append(str(e))
+        parts.append(e.reason)
     return "; ".join(parts) or None
 
 
+def main(argv=None) -> int:
+    parser = cli.parser("python -m runtime.evaluate", __doc__, cli.ARTIFACTS, cli.JSON, cli.THREADS)
+    parser.add_argument("--model", metavar="NAME", help="evaluate only this variant (default: every one)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="folder for the pictures (default: ARTIFACTS/evaluation)"
+    )
+    return cli.run(run, parser, argv)
+
+
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BrokenPipeError:
-        silence_stdout()
-        sys.exit(1)
+    sys.exit(main())

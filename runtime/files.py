@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+from runtime.errors import ModelError
+
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
@@ -37,3 +39,13 @@ def atomic_path(path: Path):
 def write_json(path: Path, data: dict) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def read_labels(path: Path) -> list[str]:
+    """Class names, one per line (blank lines ignored)."""
+    try:
+        return [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise ModelError(
+            path, f"cannot read class names from it ({getattr(e, 'strerror', None) or e})"
+        ) from None

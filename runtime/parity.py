@@ -10,7 +10,6 @@ import numpy as np
 
 from runtime.errors import ParityError
 from runtime.predictor import Predictor
-from runtime.variants import Variant
 
 BATCH = 1000  # images per engine call: large enough to amortise the call, small enough for a device
 
@@ -32,6 +31,19 @@ class Figures:
             "max_abs_diff": self.max_abs_diff,
             "per_class_accuracy": [round(a, 4) for a in self.per_class_accuracy],
         }
+
+
+@dataclass(frozen=True)
+class TestSet:
+    """The test images with their labels, and the Keras model's probabilities on them and figures."""
+
+    images: np.ndarray  # uint8 (N, 28, 28)
+    labels: np.ndarray
+    reference: np.ndarray
+    keras: Figures
+
+    def measure(self, predictor: Predictor) -> Figures:
+        return measure(predictor, self.images, self.labels, self.reference)
 
 
 def measure(predictor: Predictor, images: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> Figures:
@@ -59,24 +71,9 @@ def compare(
     )
 
 
-def violations(variant: Variant, figures: Figures, keras_accuracy: float) -> list[str]:
-    """Every way `figures` breaks the variant's tolerance; empty when it passes."""
-    found = []
-    if figures.agreement < variant.min_agreement:
-        found.append(f"agreement {figures.agreement:.4f} < {variant.min_agreement}")
-    if figures.max_abs_diff > variant.max_abs_diff:
-        found.append(f"max_abs_diff {figures.max_abs_diff:.2e} > {variant.max_abs_diff:.0e}")
-    if keras_accuracy - figures.accuracy > variant.max_accuracy_drop:
-        found.append(
-            f"accuracy {figures.accuracy:.4f} is more than {variant.max_accuracy_drop} "
-            f"below Keras' {keras_accuracy:.4f}"
-        )
-    return found
-
-
-def gate(failures: dict[str, list[str]], where: str) -> None:
-    """Raise one ParityError listing every failing variant and why (nothing when all passed)."""
-    failures = {name: reasons for name, reasons in failures.items() if reasons}
-    if failures:
-        lines = "; ".join(f"{name}: {', '.join(reasons)}" for name, reasons in failures.items())
-        raise ParityError(where, f"outside tolerance: {lines}")
+def gate(outcomes, where: str) -> None:
+    """Raise one ParityError listing every failing variant and why (nothing when all passed);
+    `outcomes` are (variant, its broken tolerances) pairs."""
+    failing = [f"{variant}: {', '.join(reasons)}" for variant, reasons in outcomes if reasons]
+    if failing:
+        raise ParityError(where, f"parity gate failed, outside tolerance: {'; '.join(failing)}")

@@ -1,12 +1,11 @@
 """Predictor: 28x28 images in, float32 class probabilities out, whatever the engine or precision."""
 
-from pathlib import Path
-
 import numpy as np
 
 from runtime.dataset import CLASSES, scaled
 from runtime.engines import IMAGE, Engine
 from runtime.errors import ModelError, one_line
+from runtime.manifest import Artifact, FileRecord
 
 SUM_TOLERANCE = 1e-3  # how far from 1 a row of probabilities may sum, plus 8-bit rounding:
 ROUNDING = 1 / 512  # half a step of an 8-bit softmax (scale 1/256) per class, inside a graph or out
@@ -20,25 +19,33 @@ class Predictor:
     through one 256-entry table holding the model input for each pixel value (pixels / 255, quantized
     for an int8 input), so every quantization is the same one lookup. A model that returns logits
     (found at load: its output on a probe image is not a probability vector) gets a softmax.
+
+    `source` is what it runs: a manifest's verified Artifact (then `artifact` and `variant` say which),
+    or a bare file's record; either way `file` holds its path and sha256, computed once.
     """
 
-    def __init__(self, engine: Engine, variant: str | None, path: Path, classes: list[str] | None = None):
-        self.engine, self.variant, self.path = engine, variant, Path(path)
+    def __init__(self, engine: Engine, source: Artifact | FileRecord, classes: list[str] | None = None):
+        self.engine = engine
+        self.artifact = source if isinstance(source, Artifact) else None
+        self.variant = self.artifact.variant if self.artifact else None
+        self.file = self.artifact.file if self.artifact else source
+        self.path = self.file.path
+        self.name = self.variant.name if self.variant else self.path.name
         self.pixels = to_input(engine, scaled(np.arange(256)))
         self.scores = score_table(engine)
         if classes is not None and len(classes) != engine.classes:
             raise ModelError(
-                path, f"gives {engine.classes} class scores, but {len(classes)} class names were given"
+                self.path, f"gives {engine.classes} class scores, but {len(classes)} class names were given"
             )
         self.classes = list(classes or default_classes(engine.classes))
         self.logits = False
         try:
             scores = self.predict(PROBES)
         except Exception as e:  # the engines raise their own types when a model's graph is inconsistent
-            raise ModelError(path, f"loads but fails to run ({one_line(e)})") from None
+            raise ModelError(self.path, f"loads but fails to run ({one_line(e)})") from None
         if scores.shape != (len(PROBES), engine.classes):
             raise ModelError(
-                path, f"gives {scores.shape[-1]} scores per image, not {engine.classes} as it declares"
+                self.path, f"gives {scores.shape[-1]} scores per image, not {engine.classes} as it declares"
             )
         self.logits = not is_probability(scores)
 
@@ -70,7 +77,7 @@ class Predictor:
         return self.predict(images).argmax(axis=1)
 
     def __repr__(self) -> str:
-        return f"Predictor({self.variant or self.path.name})"
+        return f"Predictor({self.name})"
 
 
 def to_input(engine: Engine, x: np.ndarray) -> np.ndarray:

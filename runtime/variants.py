@@ -1,45 +1,159 @@
-"""The one table of formats and variants: the loader, the engines, the exporters, evaluate, the
-benchmarks and the bundle all learn from here what exists. Adding a variant is one entry here plus,
-for a new format, one engine module and one exporter module.
+"""The registry of formats and variants: the objects every other module asks, never a name.
+
+A `Format` owns everything about one kind of model file: its suffix, how its first bytes look, the
+engine that runs it, the exporter that writes it (one signature for all) and the pip package a
+device installs for it. A `Variant` is one published model of a format: its precision, file name
+and tolerances. A name is for the command line and the manifest; inside, pass the object.
 
 Formats of your own: modules named in $FMNIST_FORMATS (comma-separated) are imported with the
-`runtime` package and may register() more; every process started with that variable sees them.
+`runtime` package and call `register(...)`; every process started with that variable sees them.
 
 Engines and exporters are named as "module:attribute" and imported only when a model of their kind
 is loaded or exported, so importing `runtime` stays cheap and a device needs only its own engine.
-Tolerances are data on the table: float variants must reproduce Keras, int8 variants may round but
-must keep its accuracy.
 """
 
 import importlib
 import os
+import re
 from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from runtime.errors import ModelError
+from runtime.sniff import read_head, recognise
+
+
+class Precision(StrEnum):
+    FLOAT32 = "float32"
+    INT8 = "int8"
+
+    @property
+    def calibrated(self) -> bool:
+        """Its exporter needs calibration images (and follows an int8 recipe)."""
+        return self is Precision.INT8
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a file of a format starts with: a pattern of its first bytes and how a person says it."""
+
+    pattern: bytes  # a regular expression matched at the file's first byte
+    says: str  # e.g. "a 'TFL3' identifier at byte 4"
+
+    def matches(self, head: bytes) -> bool:
+        return re.match(self.pattern, head, re.DOTALL) is not None
 
 
 @dataclass(frozen=True)
 class Format:
-    name: str  # "tflite": also the manifest's "format"
-    suffix: str  # of the model file; a bare file is loaded by the first format with its suffix
+    """One kind of model file and everything that handles it.
+
+    The exporter is `export_<fmt>(model, filepath, calibration, recipe) -> dict | None`: calibration
+    images (float32 0..1) and an int8 recipe for a quantized variant, None and None for a float one;
+    it returns what the manifest entry records besides (an arena size, companion files)."""
+
+    name: str  # also the manifest's "format"
+    suffix: str  # of the model file; a bare file is run by the first runnable format with its suffix
+    signature: Signature
     engine: str | None  # "module:Class" of the runtime engine; None: needs TensorFlow (Keras)
-    module: str  # the Python module the engine (or Keras) imports: what a device must install
+    module: str  # the module the engine imports: what a device must install
     package: str  # the distribution that provides it, as pip knows it
-    exporter: str | None = None  # "module:function", export_<fmt>(model, filepath, calibration)
-    converter: str | None = None  # the format whose int8 recipes it follows (its converter); default: itself
+    exporter: str | None = None  # "module:function"
+    converter: str | None = None  # the format whose int8 recipes it follows; default: itself
+    bundle: str | None = None  # `make bundle ENGINE=` name of the device bundle that carries it; None: none
+
+    @property
+    def runs(self) -> bool:
+        """The runtime runs it (Keras needs TensorFlow)."""
+        return self.engine is not None
 
     @property
     def recipes(self) -> str:
         return self.converter or self.name
 
+    def content_problem(self, head: bytes) -> str | None:
+        """Why a file starting with `head` cannot be of this format, or None if it may be."""
+        if self.signature.matches(head):
+            return None
+        what = recognise(head)
+        if what:
+            return f"{what}, not a model" if "model" not in what else what
+        other = next(
+            (f for f in FORMATS.values() if f.suffix != self.suffix and f.signature.matches(head)), None
+        )
+        if other:
+            return f"a {other.suffix} model named {self.suffix}; rename it to {other.suffix}"
+        return f"not a {self.suffix} model (no {self.signature.says})"
+
+    def check(self, path: Path) -> None:
+        """Refuse a file whose first bytes say it is not of this format (read before any engine)."""
+        try:
+            head = read_head(path)
+        except OSError as e:
+            raise ModelError(path, f"cannot read it ({e.strerror})") from None
+        if 0 < len(head) < MIN_BYTES:
+            raise ModelError(path, f"only {len(head)} bytes, too small to be a model")
+        problem = self.content_problem(head)
+        if problem:
+            raise ModelError(path, problem)
+
+    def engine_class(self):
+        return resolve(self.engine)
+
+    def export(self, model, filepath: Path, calibration, recipe) -> dict | None:
+        return resolve(self.exporter)(model, filepath, calibration, recipe)
+
+
+MIN_BYTES = 16  # smaller than any real model's header
+
 
 @dataclass(frozen=True)
-class Variant:
-    name: str
-    format: str  # a key of FORMATS
-    precision: str  # "float32" or "int8"
-    filename: str
+class Tolerance:
+    """How close to Keras a variant must stay on the test set (parity is a gate, not a print)."""
+
     min_agreement: float = 0.0  # share of test images whose top-1 class equals Keras'
     max_abs_diff: float = 1.0  # largest allowed difference from the Keras probabilities
     max_accuracy_drop: float = 1.0  # largest allowed fall in accuracy below Keras'
+
+    def violations(self, figures, keras_accuracy: float) -> list[str]:
+        """Every way `figures` (accuracy, agreement, max_abs_diff) breaks the tolerance; empty when
+        they pass."""
+        found = []
+        if figures.agreement < self.min_agreement:
+            found.append(f"agreement {figures.agreement:.4f} < {self.min_agreement}")
+        if figures.max_abs_diff > self.max_abs_diff:
+            found.append(f"max_abs_diff {figures.max_abs_diff:.2e} > {self.max_abs_diff:.0e}")
+        if keras_accuracy - figures.accuracy > self.max_accuracy_drop:
+            found.append(
+                f"accuracy {figures.accuracy:.4f} is more than {self.max_accuracy_drop} "
+                f"below Keras' {keras_accuracy:.4f}"
+            )
+        return found
+
+
+FLOAT = Tolerance(min_agreement=0.999, max_abs_diff=1e-4)  # float variants reproduce Keras
+QUANTIZED = Tolerance(max_accuracy_drop=0.01)  # quantized ones may round, but keep its accuracy
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str  # for the command line and the manifest
+    format: Format
+    precision: Precision
+    filename: str
+    tolerance: Tolerance = Tolerance()
+
+    @property
+    def runs(self) -> bool:
+        return self.format.runs
+
+    @property
+    def quantized(self) -> bool:
+        """Rounds Keras' numbers (a per-class table shows its change from Keras)."""
+        return self.precision != Precision.FLOAT32
+
+    def __str__(self) -> str:
+        return self.name
 
 
 FORMATS: dict[str, Format] = {}
@@ -47,89 +161,41 @@ VARIANTS: dict[str, Variant] = {}
 
 
 def register(*entries: Format | Variant) -> None:
-    """Add formats and variants to the table (a variant's format must be there first)."""
+    """Add formats and variants (a variant after its format); a name is taken once."""
     for entry in entries:
-        if isinstance(entry, Format):
-            FORMATS[entry.name] = entry
-        elif entry.format not in FORMATS:
-            raise ValueError(f"variant {entry.name!r} names unknown format {entry.format!r}")
-        else:
-            VARIANTS[entry.name] = entry
+        table = FORMATS if isinstance(entry, Format) else VARIANTS
+        if entry.name in table and table[entry.name] != entry:
+            raise ValueError(f"{type(entry).__name__.lower()} {entry.name!r} is registered already")
+        if isinstance(entry, Variant) and FORMATS.get(entry.format.name) != entry.format:
+            raise ValueError(f"variant {entry.name!r}: register its format {entry.format.name!r} first")
+        table[entry.name] = entry
 
 
-FLOAT = dict(min_agreement=0.999, max_abs_diff=1e-4)
-INT8 = dict(max_accuracy_drop=0.01)
-
-register(
-    Format("keras", ".keras", None, "tensorflow", "tensorflow-cpu"),
-    Format(
-        "tflite",
-        ".tflite",
-        "runtime.engines.litert:LiteRTEngine",
-        "ai_edge_litert",
-        "ai-edge-litert",
-        "export.tflite:export_tflite",
-    ),
-    Format(
-        "onnx",
-        ".onnx",
-        "runtime.engines.ort:OnnxEngine",
-        "onnxruntime",
-        "onnxruntime",
-        "export.onnx:export_onnx",
-    ),
-    # A bare .tflite file runs in LiteRT (the first format with the suffix); this one through a manifest.
-    Format(
-        "tflite-micro",
-        ".tflite",
-        "runtime.engines.micro:MicroEngine",
-        "tflite_micro",
-        "tflite-micro",
-        "export.micro:export_tflite_micro",
-        converter="tflite",
-    ),
-    Format(
-        "c",
-        ".c",
-        "runtime.engines.c:CEngine",
-        "ctypes",
-        "a C compiler at export (gcc)",
-        "export.c:export_c",
-        converter="tflite",  # generated from the tflite-int8-micro flatbuffer
-    ),
-    Variant("keras", "keras", "float32", "model.keras"),
-    Variant("tflite-float32", "tflite", "float32", "model_float32.tflite", **FLOAT),
-    Variant("tflite-int8", "tflite", "int8", "model_int8.tflite", **INT8),
-    Variant("onnx-float32", "onnx", "float32", "model_float32.onnx", **FLOAT),
-    Variant("onnx-int8", "onnx", "int8", "model_int8.onnx", **INT8),
-    Variant("tflite-int8-micro", "tflite-micro", "int8", "model_int8_micro.tflite", **INT8),
-    Variant("c-int8", "c", "int8", "fmnist_model.c", **INT8),
-)
-
-# Smallest file, integer-only arithmetic: what a small device runs best.
-DEFAULT_VARIANT = "tflite-int8"
-
-
-def exported() -> list[str]:
-    """The variants the runtime runs, in table order (read at call time: the table may grow)."""
-    return [name for name, v in VARIANTS.items() if FORMATS[v.format].engine]
-
-
-def get_variant(name: str) -> Variant:
-    """Look a variant up by name, refusing unknown names rather than guessing."""
+def named(name: str) -> Variant:
+    """The variant called `name`, refusing unknown names rather than guessing."""
     try:
         return VARIANTS[name]
     except KeyError:
-        raise ValueError(f"unknown variant {name!r}; supported variants are: {', '.join(VARIANTS)}") from None
+        raise ValueError(f"unknown variant {name!r}; the variants are: {', '.join(VARIANTS)}") from None
 
 
-def format_of(variant: str) -> Format:
-    return FORMATS[get_variant(variant).format]
+def variants() -> list[Variant]:
+    """Every variant, in registration order (Keras first)."""
+    return list(VARIANTS.values())
 
 
-def format_for_suffix(suffix: str) -> Format | None:
+def runnable() -> list[Variant]:
+    """The variants the runtime runs, in registration order (read at call time: the table may grow)."""
+    return [v for v in VARIANTS.values() if v.runs]
+
+
+def format_for(path: Path) -> Format | None:
     """The format that runs a bare file with this suffix, or None."""
-    return next((f for f in FORMATS.values() if f.suffix == suffix and f.engine), None)
+    return next((f for f in FORMATS.values() if f.suffix == Path(path).suffix and f.runs), None)
+
+
+def runnable_suffixes() -> list[str]:
+    return sorted({f.suffix for f in FORMATS.values() if f.runs})
 
 
 def resolve(target: str):
@@ -137,6 +203,56 @@ def resolve(target: str):
     module, _, attribute = target.partition(":")
     return getattr(importlib.import_module(module), attribute)
 
+
+TFLITE = Signature(rb".{4}TFL3", "'TFL3' identifier at byte 4")
+KERAS = Format(
+    "keras", ".keras", Signature(rb"PK\x03\x04", "zip header"), None, "tensorflow", "tensorflow-cpu"
+)
+TFLITE_FORMAT = Format(
+    "tflite", ".tflite", TFLITE, "runtime.engines.litert:LiteRTEngine", "ai_edge_litert", "ai-edge-litert",
+    "export.tflite:export_tflite", bundle="litert",
+)  # fmt: skip
+ONNX = Format(
+    "onnx", ".onnx",
+    Signature(rb"[\x08\x12\x1a\x22\x28\x32\x3a\x42]", "protobuf field of an ONNX ModelProto first"),
+    "runtime.engines.ort:OnnxEngine", "onnxruntime", "onnxruntime", "export.onnx:export_onnx",
+    bundle="onnxruntime",
+)  # fmt: skip
+# A bare .tflite file runs in LiteRT (the first format with the suffix); this one through a manifest.
+# Neither it nor C goes into a Linux bundle: they are proved on the host for a microcontroller.
+TFLITE_MICRO = Format(
+    "tflite-micro", ".tflite", TFLITE, "runtime.engines.micro:MicroEngine", "tflite_micro", "tflite-micro",
+    "export.micro:export_tflite_micro", converter="tflite",
+)  # fmt: skip
+C = Format(
+    "c", ".c", Signature(rb"[\t\n\r\x20-\x7e]+\Z", "C source text"),
+    "runtime.engines.c:CEngine", "ctypes", "a C compiler at export (gcc)", "export.c:export_c",
+    converter="tflite",  # generated from the tflite-int8-micro flatbuffer
+)  # fmt: skip
+
+TFLITE_INT8 = Variant("tflite-int8", TFLITE_FORMAT, Precision.INT8, "model_int8.tflite", QUANTIZED)
+TFLITE_FLOAT32 = Variant("tflite-float32", TFLITE_FORMAT, Precision.FLOAT32, "model_float32.tflite", FLOAT)
+ONNX_INT8 = Variant("onnx-int8", ONNX, Precision.INT8, "model_int8.onnx", QUANTIZED)
+ONNX_FLOAT32 = Variant("onnx-float32", ONNX, Precision.FLOAT32, "model_float32.onnx", FLOAT)
+KERAS_MODEL = Variant("keras", KERAS, Precision.FLOAT32, "model.keras")
+register(
+    KERAS,
+    TFLITE_FORMAT,
+    ONNX,
+    TFLITE_MICRO,
+    C,
+    KERAS_MODEL,
+    TFLITE_FLOAT32,
+    TFLITE_INT8,
+    ONNX_FLOAT32,
+    ONNX_INT8,
+    Variant("tflite-int8-micro", TFLITE_MICRO, Precision.INT8, "model_int8_micro.tflite", QUANTIZED),
+    Variant("c-int8", C, Precision.INT8, "fmnist_model.c", QUANTIZED),
+)
+
+# What runs when none is asked for: the first of these that was published and whose engine is here.
+# tflite-int8 first: the smallest file, integer-only arithmetic, the fastest at batch 1.
+DEFAULT_ORDER = (TFLITE_INT8, ONNX_INT8, TFLITE_FLOAT32, ONNX_FLOAT32)
 
 PLUGINS_ENV = "FMNIST_FORMATS"
 

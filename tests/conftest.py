@@ -5,19 +5,24 @@ in subprocesses, so the pytest process itself never has to import TensorFlow. Te
 files must work on `artifacts_copy`, never on `artifacts`.
 """
 
+import json
+import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from runtime.dataset import load_split
+from runtime.variants import FORMATS, VARIANTS, runnable
 from tests.tiny import TinyModel
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK_EPOCHS = 2  # enough for ~0.85 accuracy; the real recipe runs in test_end_to_end.py
 TINY_MODEL = TinyModel(classes=10)
+RUNNABLE = [v.name for v in runnable()]  # the variants the runtime runs, by name (test ids)
 TINY = ("tflite-float32", "tflite-int8", "onnx-float32", "onnx-int8")  # the tiny model's variants
 
 
@@ -29,11 +34,25 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.tensorflow)
 
 
-def run_cli(*args, timeout=600, check=True, **kwargs) -> subprocess.CompletedProcess:
-    """Run `python -m ...` from the repository root, capturing text output."""
+def replace_format(monkeypatch, name: str, **changes) -> None:
+    """The registry's format `name` changed as `changes` say, in the table and in each of its variants
+    (for this test only)."""
+    old = FORMATS[name]
+    new = replace(old, **changes)
+    monkeypatch.setitem(FORMATS, name, new)
+    for variant in list(VARIANTS.values()):
+        if variant.format == old:
+            monkeypatch.setitem(VARIANTS, variant.name, replace(variant, format=new))
+
+
+def run_cli(*args, timeout=600, check=True, cwd=ROOT, env=None, **kwargs) -> subprocess.CompletedProcess:
+    """Run `python -m ...` (from the repository root unless `cwd`), capturing text output."""
+    env = dict(env or os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     result = subprocess.run(
         [sys.executable, "-m", *map(str, args)],
-        cwd=ROOT,
+        cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -42,6 +61,11 @@ def run_cli(*args, timeout=600, check=True, **kwargs) -> subprocess.CompletedPro
     if check and result.returncode != 0:
         raise AssertionError(f"{args} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def manifest_entries(folder: Path) -> dict[str, dict]:
+    """The manifest's entries as written (JSON), by variant name."""
+    return {e["variant"]: e for e in json.loads((folder / "manifest.json").read_text())["artifacts"]}
 
 
 def run_python(code: str, timeout=120) -> subprocess.CompletedProcess:

@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from runtime.engines import Engine
-from runtime.variants import FLOAT, Format, Variant, register
+from runtime.variants import FLOAT, Format, Precision, Signature, Variant, register
 
 
-def export_npz(model, filepath: Path, calibration=None) -> None:
-    """The Dense layers' kernels and biases, in order."""
-    weights = model.get_weights()
-    np.savez(filepath, **{f"w{i}": w for i, w in enumerate(weights)})
+def export_npz(model, filepath: Path, calibration, recipe) -> None:
+    """The Dense layers' kernels and biases, in order (a float format: no calibration, no recipe)."""
+    np.savez(filepath, **{f"w{i}": w for i, w in enumerate(model.get_weights())})
 
 
 class NumpyEngine(Engine):
@@ -36,7 +35,13 @@ class NumpyEngine(Engine):
         return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-register(
-    Format("npz", ".npz", f"{__name__}:NumpyEngine", "numpy", "numpy", f"{__name__}:export_npz"),
-    Variant("npz-float32", "npz", "float32", "model_float32.npz", **FLOAT),
+NPZ = Format(
+    "npz",
+    ".npz",
+    Signature(rb"PK\x03\x04", "zip header"),  # an .npz is a zip of .npy files
+    engine=f"{__name__}:NumpyEngine",
+    module="numpy",
+    package="numpy",
+    exporter=f"{__name__}:export_npz",
 )
+register(NPZ, Variant("npz-float32", NPZ, Precision.FLOAT32, "model_float32.npz", FLOAT))

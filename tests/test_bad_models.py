@@ -22,8 +22,7 @@ from PIL import Image
 import runtime
 from runtime.manifest import MANIFEST, Manifest
 from runtime.probe import probe
-from runtime.variants import exported
-from tests.conftest import ROOT, run_cli, run_python
+from tests.conftest import ROOT, RUNNABLE, run_cli, run_python
 from tests.tiny import TinyModel
 
 TIMEOUT = 60  # seconds for one bare load (the probe itself gives up after 30)
@@ -98,21 +97,39 @@ def corpus(artifacts, tmp_path_factory) -> dict[str, tuple[Path, str | None]]:
         cases[path.name] = (path, expected)
 
     for name in ("tflite-int8", "onnx-int8"):
-        source = manifest.verified(name)
+        source = manifest.artifact(name).verify().path
         data, suffix, fmt = source.read_bytes(), source.suffix, name.split("-")[0]
         add(f"empty-{fmt}", b"", suffix, "empty file")
         add(f"5-bytes-{fmt}", data[:5], suffix, "only 5 bytes")
         for cut in (64, len(data) // 10, len(data) // 2, len(data) - 1):
             add(f"truncated-at-{cut}-{fmt}", data[:cut], suffix, CANNOT_LOAD)
-        add(f"flipped-at-0-{fmt}", flip(data, 0), suffix, CANNOT_LOAD)
+        # ONNX's first byte is its signature (a ModelProto field tag); TFLite's is at byte 4
+        add(
+            f"flipped-at-0-{fmt}",
+            flip(data, 0),
+            suffix,
+            "not a .onnx model" if fmt == "onnx" else CANNOT_LOAD,
+        )
         for offset in (4, 12, 100, len(data) // 3, len(data) // 2, len(data) - 40, len(data) - 5):
             add(f"flipped-at-{offset}-{fmt}", flip(data, offset), suffix, None)
-        pointer = LFS_POINTER.format(manifest.entry(name)["sha256"], len(data)).encode()
+        pointer = LFS_POINTER.format(
+            manifest.artifact(name).as_json(manifest.folder)["sha256"], len(data)
+        ).encode()
         add(f"git-lfs-pointer-{fmt}", pointer, suffix, "git-lfs pointer")
         add(f"html-page-{fmt}", HTML_PAGE, suffix, "HTML page")
-    add("onnx-named-tflite", manifest.verified("onnx-int8").read_bytes(), ".tflite", "name it .onnx")
-    add("tflite-named-onnx", manifest.verified("tflite-int8").read_bytes(), ".onnx", "rename it to .tflite")
-    keras_zip = manifest.verified("keras").read_bytes()
+    add(
+        "onnx-named-tflite",
+        manifest.artifact("onnx-int8").verify().path.read_bytes(),
+        ".tflite",
+        "rename it to .onnx",
+    )
+    add(
+        "tflite-named-onnx",
+        manifest.artifact("tflite-int8").verify().path.read_bytes(),
+        ".onnx",
+        "rename it to .tflite",
+    )
+    keras_zip = manifest.artifact("keras").verify().path.read_bytes()
     add("model", keras_zip, ".keras", "needs tensorflow")
     add("keras-named-tflite", keras_zip, ".tflite", "zip archive")
     add("keras-named-onnx", keras_zip, ".onnx", "zip archive")
@@ -120,7 +137,7 @@ def corpus(artifacts, tmp_path_factory) -> dict[str, tuple[Path, str | None]]:
     # heap holds (the file's path, the code imported before): the probe makes both one clean line.
     add(
         "last-operator-swapped",
-        swap_last_operator(manifest.verified("tflite-float32").read_bytes()),
+        swap_last_operator(manifest.artifact("tflite-float32").verify().path.read_bytes()),
         ".tflite",
         ("fails to run", "engine crashed on it"),
     )
@@ -153,7 +170,7 @@ def outcome(result: subprocess.CompletedProcess | None, path: Path, expected: st
         return "hung (timeout)"
     if result.returncode < 0:
         return f"killed by signal {-result.returncode}"
-    lines = result.stderr.strip().splitlines()
+    lines = [line.removeprefix("error: ") for line in result.stderr.strip().splitlines()]  # CLI's prefix
     if result.returncode == 0:
         return "loaded" if expected is None else f"loaded, but should be refused ({expected})"
     if "Traceback" in result.stderr or len(lines) != 1:
@@ -205,7 +222,7 @@ def test_the_manifest_refuses_every_damaged_model_before_an_engine_is_imported(c
     engine library is ever imported (so no engine parsed a byte)."""
     manifest = Manifest(artifacts_copy / MANIFEST)
     variants = {".tflite": "tflite-int8", ".onnx": "onnx-int8"}
-    targets = {suffix: manifest.verified(name) for suffix, name in variants.items()}
+    targets = {suffix: manifest.artifact(name).verify().path for suffix, name in variants.items()}
     swaps = [
         (str(path), str(targets[path.suffix]), variants[path.suffix])
         for path, _ in corpus.values()
@@ -234,7 +251,7 @@ print(json.dumps([refusals, engines]))
 @pytest.mark.parametrize("name", ["tflite-float32", "tflite-int8", "onnx-float32", "onnx-int8"])
 def test_one_changed_byte_is_refused_with_the_checksum_message(artifacts_copy, image, name):
     """The tampered-artifact requirement, through the library and the predict CLI."""
-    path = Manifest(artifacts_copy / MANIFEST).verified(name)
+    path = Manifest(artifacts_copy / MANIFEST).artifact(name).verify().path
     data = path.read_bytes()
     path.write_bytes(flip(data, len(data) // 2))  # the middle: weights, which no engine checks
     with pytest.raises(runtime.ModelError, match="checksum mismatch") as refused:
@@ -242,14 +259,14 @@ def test_one_changed_byte_is_refused_with_the_checksum_message(artifacts_copy, i
     assert refused.value.path == str(path)
     result = run_cli("runtime.predict", "--artifacts", artifacts_copy, "--model", name, image, check=False)
     assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr.strip().splitlines() == [str(refused.value)]
+    assert result.stderr.strip().splitlines() == [f"error: {refused.value}"]
 
 
 def test_evaluate_refuses_every_tampered_variant(artifacts_copy):
     manifest = Manifest(artifacts_copy / MANIFEST)
-    names = [name for name in exported() if name in manifest.entries]
+    names = [name for name in RUNNABLE if manifest.find(name)]
     for name in names:
-        path = manifest.verified(name)
+        path = manifest.artifact(name).verify().path
         path.write_bytes(flip(path.read_bytes(), 100))
     result = run_cli("runtime.evaluate", "--artifacts", artifacts_copy, "--json", check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
@@ -263,7 +280,7 @@ def test_genuine_bare_files_pass_the_probe_and_match_the_manifest_path(artifacts
     images = test_set[0][:500]
     manifest = Manifest(artifacts / MANIFEST)
     for name in ("tflite-int8", "onnx-float32"):
-        bare = runtime.load(manifest.verified(name)).predict(images)
+        bare = runtime.load(manifest.artifact(name).verify().path).predict(images)
         np.testing.assert_array_equal(bare, runtime.load(artifacts, variant=name).predict(images))
 
 
@@ -276,7 +293,9 @@ def test_the_manifest_path_starts_no_child_process(artifacts, monkeypatch):
     )
     runtime.load(artifacts, variant="tflite-int8")
     assert children == []
-    runtime.load(Manifest(artifacts / MANIFEST).verified("tflite-int8"))  # a bare file does start one
+    runtime.load(
+        Manifest(artifacts / MANIFEST).artifact("tflite-int8").verify().path
+    )  # a bare file does start one
     assert len(children) == 1 and children[0][0][1:3] == ["-m", "runtime.probe"]
 
 
@@ -303,14 +322,14 @@ def test_a_crash_or_hang_while_probing_becomes_a_model_error(
     native crash ends a process (a signal), or to hang; the caller must get a ModelError."""
     (tmp_path / "sitecustomize.py").write_text(CHILD_MISBEHAVES.format(action=action))
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    path = Manifest(artifacts / MANIFEST).verified("tflite-int8")
+    path = Manifest(artifacts / MANIFEST).artifact("tflite-int8").verify().path
     with pytest.raises(runtime.ModelError) as refused:
         probe(path, threads=1, timeout=2)
     assert str(refused.value).startswith(f"{path}: {expected}")
 
 
 def test_the_probe_child_never_imports_tensorflow(artifacts):
-    path = Manifest(artifacts / MANIFEST).verified("onnx-int8")
+    path = Manifest(artifacts / MANIFEST).artifact("onnx-int8").verify().path
     code = (
         f"import sys, runtime.probe as p\nassert p.main([{str(path)!r}, '1']) == 0\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))"

@@ -13,10 +13,9 @@ from PIL import Image
 
 from benchmarks.chart import HEIGHT, WIDTH
 from runtime.report import PALETTE
-from runtime.variants import exported
-from tests.conftest import run_cli
+from tests.conftest import RUNNABLE, run_cli
 
-SUBJECTS = ("keras", *exported())
+SUBJECTS = ("keras", *RUNNABLE)
 
 
 def pytest_run(*args) -> subprocess.CompletedProcess:
@@ -64,12 +63,12 @@ def test_every_variant_is_a_row_whose_figures_hang_together(saved, artifacts):
         )
         assert row["b1_min"] <= row["b1_p50"] <= row["b1_p99"]
         assert 10e6 < row["peak_bytes"] < 2e9  # a Python process holding the model, not a stray figure
-    for name in exported():
+    for name in RUNNABLE:
         row = rows[name]
         assert row["png_p50"] > row["b1_min"]  # a PNG file to an answer includes the prediction
         assert row["load_p50"] > row["first_p50"]  # loading includes the first inference
         assert row["bare_p50"] < row["b1_p99"] and row["best_ips"] >= row["b32_ips"]
-    assert rows["keras"]["b1_p50"] > max(rows[n]["b1_p50"] for n in exported())  # the point of exporting
+    assert rows["keras"]["b1_p50"] > max(rows[n]["b1_p50"] for n in RUNNABLE)  # the point of exporting
     cold = {row["process"]: row for row in saved["fmnist_edge"]["cold_start"]}
     assert cold["import-tensorflow"]["peak_bytes"] > cold["predict-cli"]["peak_bytes"]
     assert cold["import-tensorflow"]["p50"] > cold["predict-cli"]["p50"]
@@ -80,7 +79,7 @@ def test_ratios_follow_from_the_rows_and_the_raw_timings(saved):
     rows = {row["variant"]: row for row in report["rows"]}
     timings = report["measurements"]["timings"]
     raw = {(b["extra_info"]["subject"], b["extra_info"]["case"]): b["stats"] for b in saved["benchmarks"]}
-    for name in exported():
+    for name in RUNNABLE:
         row = rows[name]
         assert close(row["b1_p50"], raw[name, "b1"]["median"])  # our p50 is pytest-benchmark's median
         assert close(row["overhead"], row["b1_p50"] / row["bare_p50"])
@@ -119,7 +118,7 @@ def test_the_chart_draws_each_latency_to_its_scale(smoke, saved):
     length = {name: np.count_nonzero((left == PALETTE[i]).all(axis=2)) for i, name in enumerate(SUBJECTS)}
     by_bar = sorted(SUBJECTS, key=length.get)
     assert by_bar[-1] == "keras" and all(length[name] > 0 for name in SUBJECTS), length
-    fastest = min(exported(), key=lambda n: rows[n]["b1_p50"])
+    fastest = min(RUNNABLE, key=lambda n: rows[n]["b1_p50"])
     assert length[fastest] == min(length.values()), (length, fastest)
 
 
@@ -142,5 +141,5 @@ def test_a_variant_that_fails_to_load_is_a_row_with_its_error(artifacts_copy, tm
         for row in json.loads((tmp_path / "benchmark.json").read_text())["fmnist_edge"]["rows"]
     }
     assert rows["onnx-int8"]["status"] == "error" and "checksum mismatch" in rows["onnx-int8"]["problem"]
-    assert all(rows[n]["status"] == "ok" and rows[n]["b1_p50"] > 0 for n in exported() if n != "onnx-int8")
+    assert all(rows[n]["status"] == "ok" and rows[n]["b1_p50"] > 0 for n in RUNNABLE if n != "onnx-int8")
     assert "onnx-int8" in run.stdout and "checksum mismatch" in run.stdout

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from device.wheels import HOST_PYTHON, HOST_TARGET, package_of
+from device.wheels import ENGINES, HOST_PYTHON, HOST_TARGET, TARGETS, bundled
 from runtime.variants import VARIANTS
 from tests.conftest import run_cli
 
@@ -75,7 +75,11 @@ def test_the_archive_holds_one_engine_its_variants_and_wheels_for_this_platform(
     assert {e["variant"] for e in manifest["artifacts"]} == {"tflite-float32", "tflite-int8"}
     assert not list(installed.rglob("*.keras")) and not list(installed.rglob("*.onnx"))
     assert f"BUNDLE_PYTHON={HOST_PYTHON}" in (installed / "bundle.env").read_text()
-    assert f"tar -xzf {NAME}.tar.gz" in (installed / "BUNDLE.md").read_text()
+    guide = (installed / "BUNDLE.md").read_text()
+    assert (
+        f"tar -xzf {NAME}.tar.gz" in guide and TARGETS[HOST_TARGET].devices in guide
+    )  # its own target's text
+    assert ("Raspberry" in guide) == (HOST_TARGET == "linux-aarch64")
     probe = sh(installed / ".venv/bin/python", "-c", "import tensorflow", cwd=installed)
     assert "No module named 'tensorflow'" in probe.stderr
 
@@ -102,6 +106,7 @@ def test_predict_evaluate_doctor_from_another_folder(installed, tmp_path):
 def test_smoke_benchmark_skips_the_engine_and_keras_it_does_not_have(installed, tmp_path):
     bench = sh(installed / "bin" / "fmnist-edge", "bench", "--smoke", cwd=tmp_path)
     assert bench.returncode == 0, bench.stdout[-3000:] + bench.stderr[-2000:]
+    assert "warning" not in (bench.stdout + bench.stderr).lower()  # e.g. "No files were found in testpaths"
     rows = {
         r["variant"]: r
         for r in json.loads((installed / "results" / "benchmark.json").read_text())["fmnist_edge"]["rows"]
@@ -178,18 +183,19 @@ def test_an_archive_for_another_architecture_names_both(artifacts, tmp_path):
     assert f"this bundle is for aarch64, this device is {HOST_TARGET.removeprefix('linux-')}" in line
 
 
-def test_each_variant_ships_with_its_engine_and_keras_with_none():
-    shipped = {name: package_of(name) for name in VARIANTS}
-    assert {
-        name: shipped[name]
-        for name in ("keras", "tflite-float32", "tflite-int8", "onnx-float32", "onnx-int8")
-    } == {
-        "keras": None,
-        "tflite-float32": "ai-edge-litert",
-        "tflite-int8": "ai-edge-litert",
-        "onnx-float32": "onnxruntime",
-        "onnx-int8": "onnxruntime",
+def test_each_variant_ships_with_its_engine_and_keras_micro_and_c_with_none():
+    litert, ort = ["ai-edge-litert"], ["onnxruntime"]
+    shipped = {name: (bundled(v, litert), bundled(v, ort)) for name, v in VARIANTS.items()}
+    assert shipped == {
+        "keras": (False, False),
+        "tflite-float32": (True, False),
+        "tflite-int8": (True, False),
+        "onnx-float32": (False, True),
+        "onnx-int8": (False, True),
+        "tflite-int8-micro": (False, False),  # proved for a microcontroller, not a Linux bundle
+        "c-int8": (False, False),  # its library is built for this host
     }
+    assert ENGINES == {"litert": "ai-edge-litert", "onnxruntime": "onnxruntime"}  # `make bundle ENGINE=`
 
 
 def test_no_manifest_is_one_line(tmp_path):

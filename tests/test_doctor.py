@@ -9,8 +9,8 @@ import platform
 import pytest
 
 from runtime.doctor import X86_FEATURES, cpu_name, features, recommend
-from runtime.variants import exported, format_of
-from tests.conftest import run_cli, run_python
+from runtime.variants import VARIANTS
+from tests.conftest import RUNNABLE, run_cli, run_python
 
 
 def test_measures_every_variant_and_recommends_from_the_figures(artifacts):
@@ -20,7 +20,7 @@ def test_measures_every_variant_and_recommends_from_the_figures(artifacts):
     assert machine["arch"] == platform.machine() and machine["cores"] >= 1
     assert machine["libraries"]["numpy"] and machine["libraries"]["ai-edge-litert"] == "2.3.0"
     published = [e["variant"] for e in json.loads((artifacts / "manifest.json").read_text())["artifacts"]]
-    runnable = {n for n in published if n in exported() and importlib.util.find_spec(format_of(n).module)}
+    runnable = {n for n in published if n in RUNNABLE and importlib.util.find_spec(VARIANTS[n].format.module)}
     assert (
         set(rows) == runnable and {"tflite-float32", "tflite-int8", "onnx-float32", "onnx-int8"} <= runnable
     )

@@ -22,13 +22,13 @@ import onnx
 import pytest
 
 import runtime
-from device.wheels import ENGINES, package_of
+from device.wheels import ENGINES, bundled
 from runtime.dataset import CLASSES, load_split
 from runtime.files import sha256_file
 from runtime.manifest import MANIFEST, Manifest
-from runtime.parity import Figures, violations
-from runtime.variants import VARIANTS, exported
-from tests.conftest import ROOT, run_cli
+from runtime.parity import Figures
+from runtime.variants import VARIANTS
+from tests.conftest import ROOT, RUNNABLE, manifest_entries, run_cli
 
 TRAIN_IMAGES = 6000  # one epoch over these takes seconds and learns enough to be a real classifier
 FIVE = ["top", "trouser", "pullover", "dress", "coat"]  # the 5-class model: Fashion-MNIST labels 0-4
@@ -98,7 +98,7 @@ def five_export(keras, tmp_path_factory):
 
 def expressible() -> list[str]:
     """The variants these models export to: the C generator writes Dense layers with a softmax only."""
-    return [name for name in exported() if name != "c-int8"]
+    return [name for name in RUNNABLE if name != "c-int8"]
 
 
 def skipped_c(stdout: str) -> bool:
@@ -120,7 +120,9 @@ def test_a_cnn_passes_the_gate_in_every_variant(cnn, cnn_export):
             entry["per_class_accuracy"],
             np.arange(0),
         )
-        assert violations(VARIANTS[entry["variant"]], figures, keras_accuracy) == [], entry["variant"]
+        assert VARIANTS[entry["variant"]].tolerance.violations(figures, keras_accuracy) == [], entry[
+            "variant"
+        ]
         (line,) = [line for line in stdout.splitlines() if line.split()[:1] == [entry["variant"]]]
         assert line.endswith(" ok")
     assert manifest["source"] == {"kind": "user", "model": str(cnn.resolve()), "sha256": sha256_file(cnn)}
@@ -133,11 +135,11 @@ def test_the_cnn_convolution_runs_in_int8_on_both_engines(cnn_export):
     from ai_edge_litert.interpreter import Interpreter
 
     manifest = Manifest(cnn_export[0] / MANIFEST)
-    interpreter = Interpreter(model_path=str(manifest.verified("tflite-int8")))
+    interpreter = Interpreter(model_path=str(manifest.artifact("tflite-int8").verify().path))
     tensors = interpreter.get_tensor_details()
     assert {np.dtype(t["dtype"]).name for t in tensors} <= {"int8", "int32"}
     assert any(list(t["shape"]) == [8, 3, 3, 1] and t["dtype"] == np.int8 for t in tensors)  # the kernels
-    graph = onnx.load(manifest.verified("onnx-int8")).graph
+    graph = onnx.load(manifest.artifact("onnx-int8").verify().path).graph
     made_by = {output: node for node in graph.node for output in node.output}
     int8_weights = {i.name for i in graph.initializer if i.data_type == onnx.TensorProto.INT8}
     (conv,) = [node for node in graph.node if node.op_type == "Conv"]
@@ -149,7 +151,7 @@ def test_the_cnn_convolution_runs_in_int8_on_both_engines(cnn_export):
 def test_evaluate_benchmark_and_bundle_work_on_the_cnn(cnn_export, tmp_path):
     out = cnn_export[0]
     evaluated = json.loads(run_cli("runtime.evaluate", "--artifacts", out, "--json").stdout)
-    entries = Manifest(out / MANIFEST).entries
+    entries = manifest_entries(out)
     assert evaluated["ok"] and [row["variant"] for row in evaluated["variants"]] == expressible()
     for row in evaluated["variants"]:
         assert row["accuracy"] == entries[row["variant"]]["accuracy"]
@@ -180,7 +182,9 @@ def test_evaluate_benchmark_and_bundle_work_on_the_cnn(cnn_export, tmp_path):
     with tarfile.open(archive) as tar:
         names = set(tar.getnames())
     folder = archive.name.removesuffix(".tar.gz")
-    shipped = [name for name in expressible() if package_of(name) in ENGINES.values()]  # the device engines'
+    shipped = [
+        name for name in expressible() if bundled(VARIANTS[name], list(ENGINES.values()))
+    ]  # the device engines'
     assert shipped and {f"{folder}/artifacts/{entries[name]['path']}" for name in shipped} <= names
 
 
@@ -194,7 +198,7 @@ def test_a_five_class_model_with_named_classes_goes_end_to_end(five_export, test
     lines = evaluated.stdout.splitlines()
     for name in FIVE:  # the per-class table names the model's classes, not Fashion-MNIST's
         (row,) = [line for line in lines if line.split()[:1] == [name]]
-        int8 = sum(VARIANTS[n].precision == "int8" for n in expressible())  # with their change from Keras
+        int8 = sum(VARIANTS[n].quantized for n in expressible())  # with their change from Keras
         assert len(row.split()) == 2 + len(expressible()) + int8
     assert lines[-1] == f"all {len(expressible())} variants within tolerance" and skipped_c(stdout)
     predictor = runtime.load(out, variant="tflite-int8")

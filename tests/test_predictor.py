@@ -15,9 +15,9 @@ import pytest
 import runtime
 from runtime.dataset import load_split
 from runtime.manifest import MANIFEST, Manifest
-from runtime.parity import compare, violations
-from runtime.variants import VARIANTS, exported
-from tests.conftest import TINY, TINY_MODEL, run_python
+from runtime.parity import compare
+from runtime.variants import VARIANTS
+from tests.conftest import RUNNABLE, TINY, TINY_MODEL, run_python
 
 THREADS = 8
 JOIN_TIMEOUT = 120  # seconds; a deadlock fails the test instead of hanging the suite
@@ -38,7 +38,7 @@ def reference(artifacts) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def trained(artifacts) -> dict[str, runtime.Predictor]:
-    return {name: runtime.load(artifacts, variant=name) for name in exported()}
+    return {name: runtime.load(artifacts, variant=name) for name in RUNNABLE}
 
 
 @pytest.mark.parametrize("name", TINY)
@@ -106,23 +106,23 @@ def test_floats_outside_0_to_1_are_refused_not_misread(predictors, name, value):
         predictors[name].predict(images)
 
 
-@pytest.mark.parametrize("name", exported())
+@pytest.mark.parametrize("name", RUNNABLE)
 def test_classify_matches_the_manifest_accuracy(artifacts, trained, test_set, name):
     images, labels = test_set
     classes = trained[name].classify(images)
     assert classes.shape == (10_000,) and classes.dtype.kind in "iu"
     assert np.array_equal(classes, trained[name].predict(images).argmax(axis=1))
-    assert (classes == labels).mean() == Manifest(artifacts / MANIFEST).entry(name)["accuracy"]
+    assert (classes == labels).mean() == Manifest(artifacts / MANIFEST).artifact(name).figures["accuracy"]
 
 
-@pytest.mark.parametrize("name", exported())
+@pytest.mark.parametrize("name", RUNNABLE)
 def test_every_variant_is_within_its_tolerance_of_keras(trained, test_set, reference, name):
     """The whole test set in one call (not the export's batches of 1,000), held to the same rules."""
     images, labels = test_set
     figures = compare(trained[name].predict(images), labels, reference)
     keras_accuracy = float((reference.argmax(1) == labels).mean())
-    assert violations(VARIANTS[name], figures, keras_accuracy) == []
-    if VARIANTS[name].precision == "int8":  # rounding shows, but stays a few output steps wide
+    assert VARIANTS[name].tolerance.violations(figures, keras_accuracy) == []
+    if VARIANTS[name].quantized:  # rounding shows, but stays a few output steps wide
         assert 0 < figures.max_abs_diff < 0.5 and figures.agreement > 0.95
 
 
@@ -131,7 +131,7 @@ def test_threads_parameter(tiny_models, predictors, test_set, name):
     images = test_set[0][:1000]
     two = runtime.load(tiny_models[name], threads=2)
     np.testing.assert_allclose(two.predict(images), predictors[name].predict(images), atol=1e-6)
-    if VARIANTS[name].format == "onnx":  # the one engine that tells its thread count back
+    if VARIANTS[name].format.name == "onnx":  # the one engine that tells its thread count back
         assert two.engine.session.get_session_options().intra_op_num_threads == 2
         default = predictors[name].engine.session.get_session_options().intra_op_num_threads
         assert default == runtime.DEFAULT_THREADS
@@ -227,7 +227,7 @@ def load_cycles(artifacts: str, cycles: int, every: int = 100) -> list[float]:
     images = load_split("test")[0][:32]
     process, samples = psutil.Process(), []
     for cycle in range(1, cycles + 1):
-        for name in exported():
+        for name in RUNNABLE:
             runtime.load(artifacts, variant=name).predict(images[cycle % 32 :])
         if cycle % every == 0:
             samples.append(round(process.memory_info().rss / MiB, 1))

@@ -18,7 +18,7 @@ from export.recipes import (
     chosen_recipes,
 )
 from runtime.errors import ModelError, ParityError
-from runtime.variants import FORMATS, VARIANTS
+from runtime.variants import VARIANTS, Tolerance
 from tests.conftest import run_cli
 
 
@@ -88,8 +88,8 @@ def test_a_smaller_calibration_set_is_the_start_of_a_larger_one():
 def test_the_manifest_records_how_each_int8_variant_was_made(artifacts):
     manifest = json.loads((artifacts / "manifest.json").read_text())
     for entry in manifest["artifacts"]:
-        if VARIANTS[entry["variant"]].precision == "int8":
-            recipe = DEFAULTS[FORMATS[entry["format"]].recipes]
+        if VARIANTS[entry["variant"]].precision.calibrated:
+            recipe = DEFAULTS[VARIANTS[entry["variant"]].format.recipes]
             assert entry["quantization"] == {**recipe.summary(), "chosen_by": "default"}
         else:
             assert "quantization" not in entry
@@ -127,18 +127,20 @@ def test_a_small_sweep_chooses_by_the_rule_and_export_follows_it(artifacts_copy)
     for entry in manifest["artifacts"]:
         if "quantization" in entry:
             assert entry["quantization"] == {
-                **report["chosen"][FORMATS[entry["format"]].recipes],
+                **report["chosen"][VARIANTS[entry["variant"]].format.recipes],
                 "chosen_by": str(out / "report.json"),
             }
 
 
 def test_a_refused_int8_variant_is_told_its_worst_layer(artifacts_copy, monkeypatch, keras):
-    import export.__main__
+    from export.pipeline import export_all
 
-    strict = replace(VARIANTS["tflite-int8"], min_agreement=1.0)  # no int8 model agrees on every image
+    strict = replace(
+        VARIANTS["tflite-int8"], tolerance=Tolerance(min_agreement=1.0)
+    )  # no int8 model agrees so
     monkeypatch.setitem(VARIANTS, "tflite-int8", strict)
     with pytest.raises(ParityError) as error:
-        export.__main__.export_all(artifacts_copy, log=lambda *a, **k: None)
+        export_all(artifacts_copy)
     message = str(error.value)
     assert "tflite-int8: agreement" in message
     assert "worst layer fmnist_mlp" in message and "dense" in message.split("worst layer")[1]

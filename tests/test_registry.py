@@ -6,9 +6,23 @@ import json
 import os
 import re
 import subprocess
+from dataclasses import replace
+from pathlib import Path
 
-from runtime.variants import FORMATS, PLUGINS_ENV, VARIANTS, exported, format_for_suffix
-from tests.conftest import ROOT, run_cli
+import pytest
+
+from runtime.variants import (
+    FORMATS,
+    PLUGINS_ENV,
+    VARIANTS,
+    Format,
+    Precision,
+    Variant,
+    format_for,
+    named,
+    register,
+)
+from tests.conftest import ROOT, RUNNABLE, run_cli
 
 PLUGIN = {**os.environ, PLUGINS_ENV: "tests.fake_format"}  # every process started with it sees the format
 PRIVATE = re.compile(r"\._[a-z]\w*|\btensorflow\.python\b|\bimport _|from \w+\._")
@@ -19,7 +33,7 @@ def run(*args) -> subprocess.CompletedProcess:
 
 
 def test_the_table_answers_every_question():
-    assert exported() == [name for name in VARIANTS if name != "keras"]  # every other variant has an engine
+    assert RUNNABLE == [name for name in VARIANTS if name != "keras"]  # every other variant has an engine
     assert {
         "tflite-float32",
         "tflite-int8",
@@ -27,12 +41,40 @@ def test_the_table_answers_every_question():
         "onnx-int8",
         "tflite-int8-micro",
         "c-int8",
-    } <= set(exported())
-    assert format_for_suffix(".tflite").name == "tflite" and format_for_suffix(".keras") is None
+    } <= set(RUNNABLE)
+    assert format_for(Path("m.tflite")).name == "tflite" and format_for(Path("m.keras")) is None
     for variant in VARIANTS.values():
-        fmt = FORMATS[variant.format]
-        assert variant.filename.endswith(fmt.suffix)
-        assert fmt.engine is None or fmt.engine.startswith("runtime.engines.")
+        assert variant.filename.endswith(variant.format.suffix)
+        assert FORMATS[variant.format.name] is variant.format  # a variant holds the registered object
+        assert variant.format.engine is None or variant.format.engine.startswith("runtime.engines.")
+        assert isinstance(variant.precision, Precision)
+
+
+def test_the_registry_refuses_what_it_cannot_honour():
+    with pytest.raises(ValueError, match="unknown variant 'tflite-int4'; the variants are: keras, "):
+        named("tflite-int4")
+    orphan = Format("orphan", ".orph", FORMATS["tflite"].signature, None, "x", "x")
+    with pytest.raises(ValueError, match="register its format 'orphan' first"):
+        register(Variant("orphan-float32", orphan, Precision.FLOAT32, "m.orph"))
+    with pytest.raises(ValueError, match="format 'tflite' is registered already"):
+        register(replace(FORMATS["tflite"], suffix=".tfl"))
+    assert "orphan-float32" not in VARIANTS and FORMATS["tflite"].suffix == ".tflite"
+
+
+@pytest.mark.parametrize(
+    "suffix, head, problem",
+    [
+        (".tflite", b"\x18\x00\x00\x00TFL3" + bytes(32), None),
+        (".tflite", b"\x08\x07\x12\x04" + bytes(32), "a .onnx model named .tflite; rename it to .onnx"),
+        (".onnx", b"\x18\x00\x00\x00TFL3" + bytes(32), "a .tflite model named .onnx; rename it to .tflite"),
+        (".onnx", b"%PDF-1.7" + bytes(32), "a PDF document, not a model"),
+        (".c", b"/* generated */\nint x;\n", None),
+        (".c", b"\x18\x00\x00\x00TFL3" + bytes(32), "a .tflite model named .c; rename it to .tflite"),
+        (".tflite", b"\xff" * 40, "not a .tflite model (no 'TFL3' identifier at byte 4)"),
+    ],
+)
+def test_a_format_knows_its_files_by_their_first_bytes(suffix, head, problem):
+    assert format_for(Path(f"m{suffix}")).content_problem(head) == problem
 
 
 def test_a_format_added_to_the_registry_alone_is_exported_evaluated_and_benchmarked(artifacts_copy, tmp_path):

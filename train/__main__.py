@@ -5,19 +5,50 @@
 Writes OUT/model.keras and OUT/train.json (recipe, seconds, test accuracy, checksums), atomically.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
+from runtime import cli
 from runtime.dataset import data_dir, dataset_sha256, load_split
-from runtime.errors import ToolkitError
 from runtime.files import atomic_path, sha256_file, write_json
+from runtime.quiet import native_stderr_silenced
 from train.recipe import Recipe
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def train_cli(args) -> int:
+    if args.epochs < 1 or args.batch_size < 1:
+        raise cli.UsageError("--epochs and --batch-size must be at least 1")
+    folder = data_dir()
+    train_set, test_set = load_split("train", folder), load_split("test", folder)
+    with native_stderr_silenced():  # TensorFlow's import prints absl INFO lines
+        from train.fit import train  # TensorFlow: only once the flags and the data are good
+
+    recipe = Recipe(args.epochs, args.batch_size, args.seed)
+    result = train(recipe, train_set, test_set)
+    model_path = args.out / "model.keras"
+    with atomic_path(model_path) as tmp:
+        result.model.save(tmp)
+    write_json(
+        args.out / "train.json",
+        {
+            "epochs": recipe.epochs,
+            "batch_size": recipe.batch_size,
+            "seed": recipe.seed,
+            "seconds": round(result.seconds, 2),
+            "accuracy": result.accuracy,
+            "model_sha256": sha256_file(model_path),
+            "dataset": dataset_sha256(folder),
+        },
+    )
+    print(
+        f"test accuracy {result.accuracy:.4f} in {result.seconds:.1f} s (seed {recipe.seed}) -> {model_path}"
+    )
+    return 0
+
+
+def main(argv=None) -> int:
     defaults = Recipe()  # the defaults live on the recipe, once
-    parser = argparse.ArgumentParser(prog="python -m train", description=__doc__.splitlines()[0])
+    parser = cli.parser("python -m train", __doc__)
     parser.add_argument(
         "--epochs",
         type=int,
@@ -43,47 +74,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--out",
         type=Path,
-        default=Path("artifacts"),
+        default=cli.DEFAULT_ARTIFACTS,
         metavar="DIR",
         help="folder for model.keras and train.json (default: artifacts)",
     )
-    args = parser.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1:
-        parser.error("--epochs and --batch-size must be at least 1")
-    return args
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    try:
-        folder = data_dir()
-        train_set, test_set = load_split("train", folder), load_split("test", folder)
-        from train.fit import train  # TensorFlow: only once the flags and the data are good
-
-        recipe = Recipe(args.epochs, args.batch_size, args.seed)
-        result = train(recipe, train_set, test_set)
-        model_path = args.out / "model.keras"
-        with atomic_path(model_path) as tmp:
-            result.model.save(tmp)
-        write_json(
-            args.out / "train.json",
-            {
-                "epochs": recipe.epochs,
-                "batch_size": recipe.batch_size,
-                "seed": recipe.seed,
-                "seconds": round(result.seconds, 2),
-                "accuracy": result.accuracy,
-                "model_sha256": sha256_file(model_path),
-                "dataset": dataset_sha256(folder),
-            },
-        )
-    except (ToolkitError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(
-        f"test accuracy {result.accuracy:.4f} in {result.seconds:.1f} s (seed {recipe.seed}) -> {model_path}"
-    )
-    return 0
+    return cli.run(train_cli, parser, argv)
 
 
 if __name__ == "__main__":

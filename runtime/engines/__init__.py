@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.errors import ModelError, one_line
-from runtime.variants import Format, resolve
+from runtime.variants import Format
 
 IMAGE = (28, 28)
 LAYOUTS = (IMAGE, (*IMAGE, 1))  # (N, 28, 28) and (N, 28, 28, 1): the per-image input shapes accepted
@@ -80,9 +80,11 @@ def fixed_batch(size) -> int | None:
 
 
 def open_engine(path: Path, fmt: Format, threads: int) -> Engine:
-    """The engine of `fmt` for `path` in this process; whatever an engine raises becomes a ModelError."""
+    """The engine of `fmt` for `path` in this process, once its first bytes are the format's; whatever
+    an engine raises becomes a ModelError."""
+    fmt.check(path)
     try:
-        engine_class = resolve(fmt.engine)
+        engine_class = fmt.engine_class()
     except ImportError as e:
         raise ModelError(
             path, f"its engine is not installed here ({one_line(e)}); install {fmt.package}"

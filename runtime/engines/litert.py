@@ -2,9 +2,6 @@
 allocate_tensors, set_tensor, invoke, get_tensor (which returns a copy, so nothing of the engine's
 memory is held across calls)."""
 
-import contextlib
-import os
-import sys
 import threading
 from pathlib import Path
 
@@ -12,22 +9,7 @@ import numpy as np
 
 from runtime.engines import Engine, check_io, fixed_batch
 from runtime.errors import ModelError
-
-
-@contextlib.contextmanager
-def native_stderr_silenced():
-    """Send file descriptor 2 to /dev/null for a moment: LiteRT's C++ prints "INFO: Created
-    TensorFlow Lite XNNPACK delegate for CPU." there with no switch to turn it off, and the CLIs
-    promise one line per problem on stderr. Errors still arrive as the Python exception's message."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+from runtime.quiet import native_stderr_silenced
 
 
 def litert_interpreter(data: bytes, threads: int):
@@ -51,8 +33,6 @@ class LiteRTEngine(Engine):
 
     def __init__(self, path: Path, threads: int):
         data = path.read_bytes()
-        if data[4:8] != b"TFL3":
-            raise ModelError(path, "not a TFLite flatbuffer (no 'TFL3' identifier)")
         try:
             self.interpreter = litert_interpreter(data, threads)
         except (ValueError, RuntimeError) as e:

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from runtime.engines import Engine, check_io, fixed_batch
-from runtime.engines.litert import native_stderr_silenced
 from runtime.errors import ModelError
+from runtime.quiet import native_stderr_silenced
 
 ARENA_LIMIT = 1 << 20  # bytes; the engine's own arena, and the most smallest_arena() tries
 
@@ -67,8 +67,6 @@ class MicroEngine(Engine):
 
     def __init__(self, path: Path, threads: int):
         data = path.read_bytes()
-        if data[4:8] != b"TFL3":
-            raise ModelError(path, "not a TFLite flatbuffer (no 'TFL3' identifier)")
         try:
             self.interpreter = micro_interpreter(data)
         except (ValueError, RuntimeError) as e:
