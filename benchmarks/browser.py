@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 
 import runtime
-from benchmarks.machine import fingerprint
 from benchmarks.table import rate, seconds, size
 from device.board import RESULTS
 from runtime.dataset import load_split
 from runtime.errors import ModelError, ToolkitError, one_line
 from runtime.files import write_json
+from runtime.machine import fingerprint
 from runtime.manifest import MANIFEST
 from web.build import read_manifest
 from web.build import size as folder_size
