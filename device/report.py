@@ -74,7 +74,8 @@ def fingerprint(device: dict) -> list[str]:
         return [device["name"], f"failed: {device['reason']}"] + [""] * 8
     machine = device["bench"]["machine"]
     libraries = machine["libraries"]
-    engines = ", ".join(f"{n} {libraries[n]}" for n in ("ai-edge-litert", "onnxruntime") if libraries.get(n))
+    names = ("ai-edge-litert", "onnxruntime", "onnxruntime-web")
+    engines = ", ".join(f"{n} {libraries[n]}" for n in names if libraries.get(n))
     install = f"{device['install_seconds']:.0f} s" if "install_seconds" in device else DASH
     cold = next((r for r in device["bench"]["cold_start"] if r["process"] == "predict-cli"), {})
     return [
