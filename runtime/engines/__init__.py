@@ -11,10 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from runtime.errors import ModelError, one_line
+from runtime.inputs import shape_problem
 from runtime.variants import Format
-
-IMAGE = (28, 28)
-LAYOUTS = (IMAGE, (*IMAGE, 1))  # (N, 28, 28) and (N, 28, 28, 1): the per-image input shapes accepted
 
 
 class Engine:
@@ -23,7 +21,7 @@ class Engine:
     A model with a fixed batch size (`fixed_batch`) is run in chunks of that size, the last padded.
     """
 
-    input_shape: tuple[int, ...] = IMAGE  # one image's
+    input_shape: tuple[int, ...]  # one image's: (H, W), (H, W, 1) or (H, W, 3)
     input_dtype: np.dtype
     output_dtype: np.dtype
     input_quant: tuple[float, int] | None = None
@@ -47,7 +45,7 @@ class Engine:
 
 
 def plain(shape) -> str:
-    """A shape as the user reads it: [batch, 28, 28] (dynamic sizes are 'batch' or '?')."""
+    """A shape as the user reads it: [batch, 32, 32, 3] (dynamic sizes are 'batch' or '?')."""
     dims = [
         int(d) if isinstance(d, int | np.integer) and d >= 0 else ("batch" if i == 0 else "?")
         for i, d in enumerate(shape)
@@ -61,13 +59,12 @@ def check_io(path: Path, inputs: list, outputs: list, input_shape, output_shape)
         raise ModelError(
             path,
             f"has {len(inputs)} inputs and {len(outputs)} outputs; a classifier here "
-            "takes one batch of 28x28 images and gives one row of class scores",
+            "takes one batch of images and gives one row of class scores",
         )
     per_image = tuple(input_shape[1:])
-    if len(input_shape) not in (3, 4) or per_image not in LAYOUTS:
-        raise ModelError(
-            path, f"expects input shape {plain(input_shape)}, not [batch, 28, 28] or [batch, 28, 28, 1]"
-        )
+    problem = shape_problem(per_image)
+    if problem:
+        raise ModelError(path, f"expects input shape {plain(input_shape)}; {problem}")
     classes = output_shape[-1] if len(output_shape) == 2 else None
     if not isinstance(classes, int | np.integer) or classes < 2:
         raise ModelError(path, f"gives output shape {plain(output_shape)}, not [batch, classes]")
