@@ -61,7 +61,13 @@ def test_cold_start(benchmark, suite, png_files, case):
     one_png, artifacts = str(png_files[0]), str(suite.artifacts)
     argv = {
         "predict-cli": [sys.executable, "-m", "runtime.predict", "--artifacts", artifacts, one_png],
-        "bare-litert": [sys.executable, str(BARE_SCRIPT), str(suite.model_path(TFLITE_INT8)), one_png],
+        "bare-litert": [
+            sys.executable,
+            str(BARE_SCRIPT),
+            str(suite.model_path(TFLITE_INT8)),
+            one_png,
+            str(suite.manifest.input.range.white),
+        ],
         "import-tensorflow": [sys.executable, "-c", "import tensorflow"],
     }[case]
     peaks = []

@@ -62,7 +62,8 @@ def main(argv=None) -> int:
         "--data-test",
         type=Path,
         metavar="DIR|NPZ",
-        help="separate labelled images for the gate (then all of --data calibrates)",
+        help="separate labelled images for the gate, then all of --data calibrates (default: none, "
+        "a share of each class of --data gates)",
     )
     parser.add_argument(
         "--input-range",

@@ -39,20 +39,29 @@ def read_test_set(manifest: Manifest) -> TestSet:
     dataset = manifest.data.get("dataset")
     if not isinstance(dataset, dict) or "labelled" not in dataset:
         raise ModelError(manifest.path, "damaged manifest: 'dataset' must say what the gate ran on")
-    images, labels = gate_images(manifest, dataset) if "gate" in dataset else fashion_mnist_test(dataset)
+    record = gate_file(manifest)
+    images, labels = gate_images(record) if record else fashion_mnist_test(dataset)
     if len(images) != len(reference) or images.shape[1:] != manifest.input.shape:
         raise ModelError(path, f"was not made on these {len(images)} images; re-run `make export`")
     labels = labels if dataset["labelled"] else None
     return TestSet(images, labels, reference, compare(reference, labels, reference))
 
 
-def gate_images(manifest: Manifest, dataset: dict) -> tuple[np.ndarray, np.ndarray]:
-    """The gate's images and labels from the run folder, after their size and sha256."""
-    described = dataset["gate"]
+def gate_file(manifest: Manifest) -> FileRecord | None:
+    """The file of the gate's images and labels the manifest names (the user's data), or None (the
+    gate ran on Fashion-MNIST's own files)."""
+    dataset = manifest.data.get("dataset")
+    described = dataset.get("gate") if isinstance(dataset, dict) else None
+    if described is None:
+        return None
     try:
-        record = FileRecord(manifest.file(described["path"]), described["bytes"], described["sha256"])
+        return FileRecord(manifest.file(described["path"]), described["bytes"], described["sha256"])
     except (TypeError, KeyError):
         raise ModelError(manifest.path, "damaged manifest: 'dataset.gate' must name a file") from None
+
+
+def gate_images(record: FileRecord) -> tuple[np.ndarray, np.ndarray]:
+    """The gate's images and labels from the run folder, after their size and sha256."""
     record.check()
     try:
         with np.load(record.path) as npz:

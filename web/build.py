@@ -38,6 +38,7 @@ PAGE = (
 ENGINE = "onnxruntime-web"
 ENGINE_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 FORMAT = "onnx"  # the one format ONNX Runtime Web runs
+PAGE_INPUT = {"preprocessing": "fashion-mnist", "range": "0-1"}  # the models the page's framing.js serves
 DEFAULT_PRECISION = "int8"  # the page's first choice: a quarter of the download, the same classes
 
 
@@ -57,6 +58,13 @@ def read_manifest(artifacts: Path) -> dict:
         raise BuildError(path, f"not a readable manifest ({e})") from None
     if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("classes", "artifacts")):
         raise BuildError(path, "not a manifest: it needs the lists classes and artifacts")
+    given = data.get("input") if isinstance(data.get("input"), dict) else {}
+    if {key: given.get(key) for key in PAGE_INPUT} != PAGE_INPUT:
+        raise BuildError(
+            path,
+            "the page frames images as Fashion-MNIST for models of 0..1 inputs; this model takes "
+            f"{given.get('colour')} {given.get('range')} images prepared by {given.get('preprocessing')}",
+        )
     return data
 
 
