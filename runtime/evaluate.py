@@ -106,7 +106,7 @@ def draw(results: list[Result], data: TestSet, classes: list[str], out: Path, ch
             keras_top1,
             result.variant_top1,
             classes,
-            len(data.labels),
+            len(data.images),
         )
         result.picture = save_png(grid, out / f"disagreements-{name}.png")
         series[name] = figures.per_class_accuracy

@@ -126,7 +126,7 @@ def mark(answer: int, truth: int | None):
 
 def no_labels_chart(classes: list[str]) -> Image.Image:
     """In place of the per-class chart, when the images have no labels of the model's classes."""
-    picture = Image.new("RGB", (1100, 120), BACKGROUND)
+    picture = Image.new("RGB", (1100, 60), BACKGROUND)
     draw = ImageDraw.Draw(picture)
     draw.text((GAP, GAP), f"Accuracy per class: {NO_LABELS}", fill=INK, font=font(16))
     draw.text(
