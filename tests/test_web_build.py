@@ -29,13 +29,19 @@ def test_the_page_holds_the_engine_and_the_onnx_variants_it_checks(site, artifac
 
 
 def fake_manifest(folder, entries):
-    """A manifest of the stable keys only, for (variant, path, format) entries."""
+    """A manifest whose (variant, path, format) entries name no real file."""
     folder.mkdir()
+    figures = {"accuracy": 0.9, "agreement": 1.0, "max_abs_diff": 0.0}
     artifacts = [
-        {"variant": v, "path": p, "format": f, "precision": "float32", "bytes": 1, "sha256": "0"}
+        {"variant": v, "path": p, "format": f, "precision": "float32", "bytes": 1, "sha256": "0", **figures}
         for v, p, f in entries
     ]
-    manifest = {"classes": ["a", "b"], "input": {"shape": [None, 28, 28]}, "artifacts": artifacts}
+    manifest = {
+        "classes": ["a", "b"],
+        "input": {"shape": [None, 28, 28]},
+        "artifacts": artifacts,
+        "reference": "reference.npz",
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
@@ -45,7 +51,7 @@ def test_a_folder_without_a_manifest_or_onnx_variants_is_refused(tmp_path):
     tflite_only = fake_manifest(tmp_path / "tflite", [("tflite-float32", "m.tflite", "tflite")])
     for folder, reason in [
         (tmp_path / "none", "no manifest here; run `make train export` first"),
-        (tflite_only, "has no onnx variant for the page; run `make export`"),
+        (tflite_only, "has no ONNX variant for the page; run `make export`"),
     ]:
         result = run_cli("web.build", "--artifacts", folder, "--out", out, check=False)
         assert (result.returncode, result.stderr) == (1, f"error: {folder / 'manifest.json'}: {reason}\n")
@@ -62,8 +68,7 @@ def test_a_damaged_model_is_refused_and_the_old_page_kept(artifacts_copy, tmp_pa
     model.write_bytes(data)
     result = run_cli("web.build", "--artifacts", artifacts_copy, "--out", out, check=False)
     assert result.returncode == 1
-    reason = "missing or changed: not the file the manifest describes; re-run `make export`"
-    assert result.stderr == f"error: {model.resolve()}: {reason}\n"
+    assert result.stderr.startswith(f"error: {model.resolve()}: checksum mismatch: ")
     assert [p.name for p in out.parent.iterdir()] == ["web"]  # no staging folder left
     assert (out / "index.html").read_text() == "the previous page"
 
