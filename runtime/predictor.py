@@ -67,7 +67,9 @@ class Predictor:
         if not len(x):
             return np.zeros((0, self.engine.classes), np.float32)
         if self.engine.input_shape != IMAGE:
-            x = x.reshape(len(x), *self.engine.input_shape)  # e.g. (N, 28, 28, 1)
+            x = x.reshape(len(x), *IMAGE, 1)  # channels last: (N, 28, 28, 1)
+            if self.engine.input_shape[-1] == 3:  # RGB (MediaPipe's input): the grey image in each channel
+                x = x.repeat(3, axis=-1)
         y = self.engine.run(x)
         y = self.scores.take(y) if self.scores is not None else y.astype(np.float32, copy=False)
         return softmax(y) if self.logits else y
