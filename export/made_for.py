@@ -11,6 +11,7 @@ where its package is not installed the check is skipped, and that line says so.
 import importlib.metadata
 import importlib.util
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 
 from runtime.engines import open_engine
@@ -44,8 +45,8 @@ def run_made_for(artifact: Artifact, ours: Predictor, test: TestSet, verbose: bo
         return SecondRun(summary=f"{runtime.name} check skipped: {runtime.package} is not installed here")
     started = time.perf_counter()
     try:
-        with native_stderr_silenced(not verbose):
-            theirs = Predictor(open_engine(artifact.path, runtime, threads=1), artifact, ours.classes)
+        with native_stderr_silenced(not verbose), closing(open_engine(artifact.path, runtime, 1)) as engine:
+            theirs = Predictor(engine, artifact, ours.classes)
             figures = compare(theirs.predict(test.images), test.labels, ours.predict(test.images))
     except ModelError as e:
         return SecondRun(violations=(f"in {runtime.name}: {e.reason}",))

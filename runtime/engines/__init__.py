@@ -47,6 +47,9 @@ class Engine:
     def call(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Release what the library holds now (MediaPipe's graph): most engines need nothing."""
+
 
 def plain(shape) -> str:
     """A shape as the user reads it: [batch, 28, 28] (dynamic sizes are 'batch' or '?')."""

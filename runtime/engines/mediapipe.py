@@ -54,3 +54,9 @@ class MediaPipeEngine(Engine):
             for category in self.categories(rgb):
                 row[category.index] = category.score
         return scores
+
+    def close(self) -> None:
+        """MediaPipe's graph and threads go now: left to garbage collection, they may outlive
+        MediaPipe's own shutdown at exit and print a traceback (its audio module keeps the frames
+        that imported it, and their locals, when PortAudio is missing)."""
+        self.classifier.close()
