@@ -102,8 +102,7 @@ def test_the_metadata_says_what_mediapipe_reads(mediapipe, artifacts, manifest, 
 
     path = manifest.artifact(variant).path
     model = schema.ModelT.InitFromPackedBuf(bytearray(path.read_bytes()), 0)
-    (entry,) = model.metadata
-    assert entry.name == b"TFLITE_METADATA"
+    (entry,) = [e for e in model.metadata if e.name == b"TFLITE_METADATA"]  # beside the converter's
     card = fb.ModelMetadataT.InitFromPackedBuf(bytearray(model.buffers[entry.buffer].data.tobytes()), 0)
     assert card.name == b"fmnist_mlp" and card.author == b"fmnist-edge"
     assert card.version.decode() == sha256_file(artifacts / "model.keras")[:12]
@@ -148,7 +147,7 @@ def test_the_same_model_gives_the_same_bytes(keras, artifacts, manifest, test_se
 def test_files_mediapipe_refuses_fail_the_gate(mediapipe, manifest, test_data):
     """The plain tflite-float32 file as if it were MediaPipe-ready: refused, in one reason."""
     plain = manifest.artifact(VARIANTS["tflite-float32"])
-    posing = Artifact(FLOAT32, plain.file)
+    posing = Artifact(FLOAT32, plain.file, {})
     second = run_made_for(posing, open_artifact(plain, 1), test_data)
     (reason,) = second.violations
     assert reason.startswith("in mediapipe-tasks: MediaPipe cannot load it: ") and not second.facts
@@ -167,7 +166,7 @@ def test_answers_that_differ_fail_the_gate(mediapipe, manifest, test_data):
 def test_without_mediapipe_the_check_is_skipped_in_one_line():
     absent = replace(MEDIAPIPE_TASKS, module="mediapipe_not_here", package="mediapipe-not-here")
     variant = replace(INT8, format=replace(MEDIAPIPE, made_for=absent))
-    artifact = Artifact(variant, FileRecord(ROOT / "nowhere.tflite", 0, ""))
+    artifact = Artifact(variant, FileRecord(ROOT / "nowhere.tflite", 0, ""), {})
     second = run_made_for(artifact, None, None)
     assert second.facts == {} and second.violations == ()
     assert second.summary == "mediapipe-tasks check skipped: mediapipe-not-here is not installed here"
