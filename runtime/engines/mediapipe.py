@@ -24,7 +24,9 @@ RGB = LAYOUTS[-1]  # (28, 28, 3)
 class MediaPipeEngine(Engine):
     """One classifier, one image per `classify` under a lock. It takes 0..255 RGB pixels whatever the
     model's own input (MediaPipe normalizes by the metadata), so the Predictor is told the input is
-    uint8 of scale 1/255: pixels pass unchanged. Out: every class's score in label order, float32."""
+    uint8 of scale 1/255: pixels pass unchanged. Out: every class's score in label order, float32.
+    After one failed `classify` a MediaPipe 1.2.3 classifier fails every later call ("Graph has
+    errors"): the Predictor hands it only images it has checked."""
 
     input_shape = RGB
     input_dtype = np.dtype(np.uint8)
