@@ -42,9 +42,8 @@ def export_mediapipe(
         if calibration is not None:
             grey = calibration.reshape(*calibration.shape[:3], 1)
             int8_converter(converter, np.repeat(grey, 3, axis=-1), recipe or BASELINES["tflite"], BATCH)
-            converter.inference_input_type = converter.inference_output_type = (
-                tf.uint8
-            )  # no int8 in MediaPipe
+            # MediaPipe takes uint8 or float32 in and out, not int8
+            converter.inference_input_type = converter.inference_output_type = tf.uint8
         Path(filepath).write_bytes(converter.convert())
 
 
