@@ -13,12 +13,12 @@ import numpy as np
 
 from runtime.dataset import scaled
 from runtime.engines import open_engine
-from runtime.predictor import to_input
+from runtime.predictor import to_input, to_layout
 from runtime.variants import Variant
 
 
 def bare_call(variant: Variant, path: Path, pixels: np.ndarray, threads: int):
     """A no-argument function running the model at `path` once on `pixels` (N, 28, 28) uint8."""
     engine = open_engine(Path(path), variant.format, threads)
-    x = to_input(engine, scaled(pixels)).reshape(len(pixels), *engine.input_shape)
+    x = to_layout(engine, to_input(engine, scaled(pixels)))
     return partial(engine.call, x)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.dataset import scaled
-from runtime.engines import check_io
+from runtime.engines import GREY, check_io
 from runtime.errors import ModelError
 from runtime.files import read_labels, sha256_file
 from runtime.predictor import default_classes
@@ -41,6 +41,19 @@ class CheckedModel:
     def as_input(self, images: np.ndarray) -> np.ndarray:
         """uint8 (N, 28, 28) images as the model takes them: float32 0..1 of its shape."""
         return scaled(images).reshape(len(images), *self.image_shape)
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What an exported file may say of the model it holds (MediaPipe's metadata does)."""
+
+    name: str  # the Keras model's own name
+    version: str  # the first 12 hex digits of the Keras file's sha256: which model it is
+    classes: list[str]
+
+    @classmethod
+    def of(cls, source: ModelSource, checked: CheckedModel) -> "ModelCard":
+        return cls(checked.model.name, source.sha256[:12], checked.classes)
 
 
 def tutorial(folder: Path) -> ModelSource:
@@ -86,7 +99,12 @@ def load_checked(source: ModelSource) -> CheckedModel:
     naming the model when it is no classifier of 28x28 greyscale images or the names do not fit."""
     model = load_keras(source.path)
     image_shape, count = check_io(
-        source.path, model.inputs, model.outputs, tuple(model.inputs[0].shape), tuple(model.outputs[0].shape)
+        source.path,
+        model.inputs,
+        model.outputs,
+        tuple(model.inputs[0].shape),
+        tuple(model.outputs[0].shape),
+        GREY,
     )
     if source.classes is not None and len(source.classes) != count:
         raise ModelError(

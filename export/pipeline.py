@@ -16,7 +16,8 @@ import numpy as np
 
 from export import VariantSkipped
 from export.int8 import Int8Plan, Quantization
-from export.model_source import CheckedModel, ModelSource, load_checked, tutorial
+from export.made_for import run_made_for
+from export.model_source import CheckedModel, ModelCard, ModelSource, load_checked, tutorial
 from runtime.dataset import data_dir, dataset_sha256, load_split
 from runtime.errors import ModelError, one_line
 from runtime.files import sha256_file
@@ -56,6 +57,10 @@ class Job:
     plan: Int8Plan
     test: TestSet
     verbose: bool
+
+    @property
+    def card(self) -> ModelCard:
+        return ModelCard.of(self.source, self.checked)
 
 
 def export_all(folder: Path, source: ModelSource | None = None, verbose: bool = False) -> Path:
@@ -124,15 +129,18 @@ def export_variant(variant: Variant, path: Path, job: Job) -> Outcome | None:
     try:
         with native_stderr_silenced(not job.verbose):
             extra = variant.format.export(model, path, quantization.calibration, quantization.recipe)
+            variant.format.describe(path, job.card)  # the class names etc., where its runtime reads them
     except VariantSkipped as e:  # no C compiler here; an op the C generator cannot express
         say(f"{variant.name:<18}skipped: {e.reason}")
         return None
     except Exception as e:  # converters raise their own types; each means "this model cannot be"
         raise ModelError(job.source.path, f"cannot be exported to {variant}: {refusal(e)}") from None
     artifact = recorded(variant, path, extra or {}, quantization)
-    figures = job.test.measure(open_artifact(artifact, threads=1, classes=job.checked.classes))
-    artifact = replace(artifact, figures=figures.summary())
-    violations = variant.tolerance.violations(figures, job.test.keras.accuracy)
+    predictor = open_artifact(artifact, threads=1, classes=job.checked.classes)
+    figures = job.test.measure(predictor)
+    second = run_made_for(artifact, predictor, job.test, job.verbose)  # in the runtime it is made for
+    artifact = replace(artifact, figures=figures.summary(), facts=artifact.facts | second.facts)
+    violations = variant.tolerance.violations(figures, job.test.keras.accuracy) + list(second.violations)
     if violations:
         violations += job.plan.hints(quantization, model, job.test.images)
     verdict = "FAIL " + ", ".join(violations) if violations else "ok"
@@ -141,6 +149,8 @@ def export_variant(variant: Variant, path: Path, job: Job) -> Outcome | None:
         f"  agreement {figures.agreement:.4f}  max_abs_diff {figures.max_abs_diff:.1e}"
         f"  ({time.perf_counter() - started:.1f} s)  {verdict}"
     )
+    if second.summary:
+        say(f"{'':<18}{second.summary}")
     return Outcome(artifact, tuple(violations))
 
 

@@ -66,9 +66,7 @@ class Predictor:
             raise ValueError(f"expected uint8 (0..255) or float (0..1) images, got {x.dtype}")
         if not len(x):
             return np.zeros((0, self.engine.classes), np.float32)
-        if self.engine.input_shape != IMAGE:
-            x = x.reshape(len(x), *self.engine.input_shape)  # e.g. (N, 28, 28, 1)
-        y = self.engine.run(x)
+        y = self.engine.run(to_layout(self.engine, x))
         y = self.scores.take(y) if self.scores is not None else y.astype(np.float32, copy=False)
         return softmax(y) if self.logits else y
 
@@ -89,6 +87,15 @@ def to_input(engine: Engine, x: np.ndarray) -> np.ndarray:
     return np.clip(np.round(x / np.float32(scale)) + zero_point, info.min, info.max).astype(
         engine.input_dtype
     )
+
+
+def to_layout(engine: Engine, x: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) images in the engine's layout: as they are, channels last (N, 28, 28, 1), or RGB
+    (N, 28, 28, 3) as MediaPipe requires, the grey image in each channel."""
+    if engine.input_shape == IMAGE:
+        return x
+    x = x.reshape(len(x), *IMAGE, 1)
+    return x.repeat(3, axis=-1) if engine.input_shape[-1] == 3 else x
 
 
 def score_table(engine: Engine) -> np.ndarray | None:

@@ -61,6 +61,12 @@ class Format:
     exporter: str | None = None  # "module:function"
     converter: str | None = None  # the format whose int8 recipes it follows; default: itself
     bundle: str | None = None  # `make bundle ENGINE=` name of the device bundle that carries it; None: none
+    # "module:function"(filepath, card) writing into the exported file what the runtime it is made for
+    # reads of the model besides the graph (class names, normalization, name, version); None: nothing
+    metadata: str | None = None
+    # Another runtime the files are made for (a Format of its own, registered by none): export runs
+    # every test image in it too, and its answers must be our engine's (export/made_for.py)
+    made_for: "Format | None" = None
 
     @property
     def runs(self) -> bool:
@@ -102,6 +108,12 @@ class Format:
 
     def export(self, model, filepath: Path, calibration, recipe) -> dict | None:
         return resolve(self.exporter)(model, filepath, calibration, recipe)
+
+    def describe(self, filepath: Path, card) -> None:
+        """Write the model's card (export/model_source.py: name, version, class names) into the
+        exported file, for a format whose runtime reads it from there."""
+        if self.metadata:
+            resolve(self.metadata)(filepath, card)
 
 
 MIN_BYTES = 16  # smaller than any real model's header
@@ -229,6 +241,18 @@ C = Format(
     "runtime.engines.c:CEngine", "ctypes", "a C compiler at export (gcc)", "export.c:export_c",
     converter="tflite",  # generated from the tflite-int8-micro flatbuffer
 )  # fmt: skip
+# MediaPipe Tasks' ImageClassifier (Android, iOS, Web, Python) takes a .tflite of RGB input with its
+# labels and normalization in the file's metadata: a LiteRT file, gated in LiteRT, then run in
+# MediaPipe itself (MEDIAPIPE_TASKS: the same files in its classifier; no variant of its own).
+MEDIAPIPE_TASKS = Format(
+    "mediapipe-tasks", ".tflite", TFLITE, "runtime.engines.mediapipe:MediaPipeEngine", "mediapipe",
+    "mediapipe",
+)  # fmt: skip
+MEDIAPIPE = Format(
+    "mediapipe", ".tflite", TFLITE, "runtime.engines.litert:LiteRTEngine", "ai_edge_litert", "ai-edge-litert",
+    "export.mediapipe:export_mediapipe", converter="tflite", metadata="export.mediapipe:write_metadata",
+    made_for=MEDIAPIPE_TASKS,
+)  # fmt: skip
 
 TFLITE_INT8 = Variant("tflite-int8", TFLITE_FORMAT, Precision.INT8, "model_int8.tflite", QUANTIZED)
 TFLITE_FLOAT32 = Variant("tflite-float32", TFLITE_FORMAT, Precision.FLOAT32, "model_float32.tflite", FLOAT)
@@ -241,6 +265,7 @@ register(
     ONNX,
     TFLITE_MICRO,
     C,
+    MEDIAPIPE,
     KERAS_MODEL,
     TFLITE_FLOAT32,
     TFLITE_INT8,
@@ -248,6 +273,8 @@ register(
     ONNX_INT8,
     Variant("tflite-int8-micro", TFLITE_MICRO, Precision.INT8, "model_int8_micro.tflite", QUANTIZED),
     Variant("c-int8", C, Precision.INT8, "fmnist_model.c", QUANTIZED),
+    Variant("mediapipe-float32", MEDIAPIPE, Precision.FLOAT32, "model_float32_mediapipe.tflite", FLOAT),
+    Variant("mediapipe-int8", MEDIAPIPE, Precision.INT8, "model_int8_mediapipe.tflite", QUANTIZED),
 )
 
 # What runs when none is asked for: the first of these that was published and whose engine is here.

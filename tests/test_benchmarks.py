@@ -3,6 +3,7 @@
 ratios follow from the rows. The figures themselves are met in `make bench`, never here.
 """
 
+import importlib.util
 import json
 import math
 import subprocess
@@ -18,6 +19,7 @@ from benchmarks import processes
 from benchmarks.chart import HEIGHT, WIDTH
 from runtime.machine import ARM_HWCAP, X86_FEATURES, clock_text, describe, fingerprint
 from runtime.report import BACKGROUND, PALETTE
+from runtime.variants import runnable
 from tests.conftest import ROOT, RUNNABLE, run_cli
 
 SUBJECTS = ("keras", *RUNNABLE)
@@ -229,3 +231,13 @@ def test_a_variant_that_fails_to_load_is_a_row_with_its_error(artifacts_copy, tm
     assert rows["onnx-int8"]["status"] == "error" and "checksum mismatch" in rows["onnx-int8"]["problem"]
     assert all(rows[n]["status"] == "ok" and rows[n]["b1_p50"] > 0 for n in RUNNABLE if n != "onnx-int8")
     assert "onnx-int8" in run.stdout and "checksum mismatch" in run.stdout
+
+
+def test_mediapipe_classify_is_a_reference_row_beside_litert(saved):
+    if importlib.util.find_spec("mediapipe") is None:
+        pytest.skip("MediaPipe Tasks is not installed here (dev group)")
+    references = {ref["reference"]: ref for ref in saved["fmnist_edge"]["references"]}
+    rows = {row["variant"]: row for row in saved["fmnist_edge"]["rows"]}
+    for variant in (v for v in runnable() if v.format.made_for):
+        made_for = references[f"{variant.format.made_for.name} classify of one image, {variant.name}"]
+        assert made_for["min"] <= made_for["p50"] and rows[variant.name]["b1_p50"] > 0

@@ -194,6 +194,8 @@ def test_each_variant_ships_with_its_engine_and_keras_micro_and_c_with_none():
         "onnx-int8": (False, True),
         "tflite-int8-micro": (False, False),  # proved for a microcontroller, not a Linux bundle
         "c-int8": (False, False),  # its library is built for this host
+        "mediapipe-float32": (False, False),  # for MediaPipe's apps, proved on the host
+        "mediapipe-int8": (False, False),
     }
     assert ENGINES == {"litert": "ai-edge-litert", "onnxruntime": "onnxruntime"}  # `make bundle ENGINE=`
 

@@ -10,11 +10,14 @@ The models are real and trained here for one epoch on a few thousand training im
 gives logits, its classes named by a labels file.
 """
 
+import importlib.util
 import json
 import shutil
 import subprocess
 import sys
 import tarfile
+import zipfile
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -206,6 +209,25 @@ def test_a_five_class_model_with_named_classes_goes_end_to_end(five_export, test
     trousers = images[labels == 1][:100]
     assert predictor.classes == FIVE and predictor.logits
     assert (predictor.classify(trousers) == 1).mean() > 0.8
+
+
+def test_your_mediapipe_files_name_your_classes(five_export, test_set):
+    """MediaPipe-ready files of a model of your own: your labels in them, in MediaPipe's answers, and
+    the gate's run in MediaPipe (a logits model: MediaPipe passes the logits on)."""
+    if importlib.util.find_spec("mediapipe") is None:
+        pytest.skip("MediaPipe Tasks is not installed here (dev group)")
+    from export.made_for import GATE_IMAGES
+    from runtime.engines.mediapipe import MediaPipeEngine
+
+    manifest = Manifest(five_export[0] / MANIFEST)
+    trouser = np.repeat(test_set[0][test_set[1] == 1][0][..., None], 3, axis=-1)
+    for variant in (v for v in VARIANTS.values() if v.format.made_for):
+        artifact = manifest.artifact(variant)
+        assert artifact.facts[variant.format.made_for.name]["top1_equal"] == GATE_IMAGES
+        with zipfile.ZipFile(artifact.path) as packed:
+            assert packed.read("labels.txt").decode().splitlines() == FIVE
+        with closing(MediaPipeEngine(artifact.path, threads=1)) as engine:
+            assert [c.category_name for c in engine.categories(trouser)][0] == "trouser"
 
 
 def saved(keras, path, inputs, features=None):

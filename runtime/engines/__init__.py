@@ -14,7 +14,9 @@ from runtime.errors import ModelError, one_line
 from runtime.variants import Format
 
 IMAGE = (28, 28)
-LAYOUTS = (IMAGE, (*IMAGE, 1))  # (N, 28, 28) and (N, 28, 28, 1): the per-image input shapes accepted
+GREY = (IMAGE, (*IMAGE, 1))  # (N, 28, 28) and (N, 28, 28, 1): what a Keras model to export may take
+LAYOUTS = (*GREY, (*IMAGE, 3))  # and RGB (N, 28, 28, 3), as MediaPipe requires: the per-image input
+# shapes an engine runs (the Predictor gives an RGB model the grey image in each channel)
 
 
 class Engine:
@@ -45,6 +47,9 @@ class Engine:
     def call(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Release what the library holds now (MediaPipe's graph): most engines need nothing."""
+
 
 def plain(shape) -> str:
     """A shape as the user reads it: [batch, 28, 28] (dynamic sizes are 'batch' or '?')."""
@@ -55,8 +60,11 @@ def plain(shape) -> str:
     return "[" + ", ".join(map(str, dims)) + "]"
 
 
-def check_io(path: Path, inputs: list, outputs: list, input_shape, output_shape) -> tuple[tuple, int]:
-    """One image's input shape and the class count, or a ModelError saying what is expected."""
+def check_io(
+    path: Path, inputs: list, outputs: list, input_shape, output_shape, layouts=LAYOUTS
+) -> tuple[tuple, int]:
+    """One image's input shape (one of `layouts`) and the class count, or a ModelError saying what is
+    expected."""
     if len(inputs) != 1 or len(outputs) != 1:
         raise ModelError(
             path,
@@ -64,9 +72,11 @@ def check_io(path: Path, inputs: list, outputs: list, input_shape, output_shape)
             "takes one batch of 28x28 images and gives one row of class scores",
         )
     per_image = tuple(input_shape[1:])
-    if len(input_shape) not in (3, 4) or per_image not in LAYOUTS:
+    if len(input_shape) not in (3, 4) or per_image not in layouts:
+        expected = [plain([None, *layout]) for layout in layouts]
         raise ModelError(
-            path, f"expects input shape {plain(input_shape)}, not [batch, 28, 28] or [batch, 28, 28, 1]"
+            path,
+            f"expects input shape {plain(input_shape)}, not {', '.join(expected[:-1])} or {expected[-1]}",
         )
     classes = output_shape[-1] if len(output_shape) == 2 else None
     if not isinstance(classes, int | np.integer) or classes < 2:
