@@ -1,4 +1,5 @@
-"""How an int8 variant is made (a QuantRecipe), which recipes the sweep tries, and the rule that picks one.
+"""How a quantized variant is made (a QuantRecipe), which int8 recipes the sweep tries, and the rule that
+picks one. The other precisions of a format follow its int8 recipe (int16x8: its calibration images).
 
 The recipe export publishes for an engine is the one `python -m export.sweep` chose for this very
 model (ARTIFACTS/quant-report/report.json, matched by the model's sha256); without such a report it
@@ -14,6 +15,7 @@ import numpy as np
 
 from runtime.dataset import scaled
 from runtime.errors import ModelError
+from runtime.variants import Precision
 
 CALIBRATION_SEED = 0
 REPORT_DIR = "quant-report"
@@ -43,6 +45,11 @@ class QuantFormat(StrEnum):
 
 ONNX_ONLY = ("format", "reduce_range", "float_head")
 ENGINE_METHODS = {"onnx": (Method.MINMAX, Method.ENTROPY, Method.PERCENTILE), "tflite": (Method.CONVERTER,)}
+# What each converter makes besides float32 (int16x8 needs TFLite's int16 kernels; onnxruntime has none)
+ENGINE_PRECISIONS = {
+    "onnx": (Precision.FLOAT16, Precision.DYNAMIC, Precision.INT8),
+    "tflite": (Precision.FLOAT16, Precision.DYNAMIC, Precision.INT8, Precision.INT16X8),
+}
 MAX_IMAGES = 60_000 - VALIDATION_IMAGES  # the training set, less the held-out images
 
 
@@ -55,12 +62,20 @@ class QuantRecipe:
     format: QuantFormat = QuantFormat.QDQ
     reduce_range: bool = False  # 7-bit weights (onnxruntime's advice for CPUs without VNNI)
     float_head: bool = False  # the last layer and its softmax stay float: logits keep full precision
+    # What it makes; the calibration choices above matter to a calibrated precision only
+    precision: Precision = Precision.INT8
 
     def __post_init__(self):
         """Refuse a recipe its engine cannot make (a hand-edited report, a typo), naming what can."""
         methods = ENGINE_METHODS.get(self.engine)
         if methods is None:
             raise ValueError(f"unknown engine {self.engine!r}; recipes exist for {', '.join(ENGINE_METHODS)}")
+        if Precision(self.precision) not in ENGINE_PRECISIONS[self.engine]:
+            raise ValueError(
+                f"{self.engine} makes {', '.join(ENGINE_PRECISIONS[self.engine])}, not {self.precision!r}"
+            )
+        if not Precision(self.precision).calibrated:
+            return  # nothing below is used
         if Method(self.method) not in methods:
             raise ValueError(
                 f"{self.engine} calibrates by {', '.join(m.value for m in methods)}, "
@@ -80,7 +95,9 @@ class QuantRecipe:
 
     def summary(self) -> dict:
         """The recipe as JSON (the manifest's "quantization" and the report's rows), with only the
-        choices its engine has."""
+        choices its engine and precision have."""
+        if not Precision(self.precision).calibrated:
+            return {"engine": self.engine, "precision": Precision(self.precision).value}
         return {
             k: v.value if isinstance(v, Enum) else v
             for k, v in asdict(self).items()
@@ -91,7 +108,12 @@ class QuantRecipe:
     def from_summary(cls, data: dict) -> "QuantRecipe":
         known = {f.name for f in fields(cls)}
         recipe = cls(**{k: v for k, v in data.items() if k in known})
-        return replace(recipe, method=Method(recipe.method), format=QuantFormat(recipe.format))
+        return replace(
+            recipe,
+            method=Method(recipe.method),
+            format=QuantFormat(recipe.format),
+            precision=Precision(recipe.precision),
+        )
 
     def label(self) -> str:
         """Short and unique within an engine: '1000 minmax per-channel float-head'."""

@@ -206,7 +206,7 @@ def text(report: dict) -> str:
     ]
     for row in report["variants"]:
         lines.append(
-            f"{row['variant']:<16}{row['b1_seconds'] * 1e6:>10.1f} us at batch 1"
+            f"{row['variant']:<22}{row['b1_seconds'] * 1e6:>10.1f} us at batch 1"
             f"{row['images_per_second']:>12,.0f} img/s at batch {BATCH}"
         )
     r = report["recommend"]

@@ -194,6 +194,12 @@ def test_each_variant_ships_with_its_engine_and_keras_micro_and_c_with_none():
         "onnx-int8": (False, True),
         "tflite-int8-micro": (False, False),  # proved for a microcontroller, not a Linux bundle
         "c-int8": (False, False),  # its library is built for this host
+        "tflite-float16": (True, False),
+        "tflite-dynamic": (True, False),
+        "tflite-int16x8": (True, False),
+        "onnx-float16": (False, True),
+        "onnx-dynamic": (False, True),
+        "tflite-int16x8-micro": (False, False),
     }
     assert ENGINES == {"litert": "ai-edge-litert", "onnxruntime": "onnxruntime"}  # `make bundle ENGINE=`
 
