@@ -72,7 +72,7 @@ class QuantRecipe:
             raise ValueError(f"unknown engine {self.engine!r}; recipes exist for {', '.join(ENGINE_METHODS)}")
         if Precision(self.precision) not in ENGINE_PRECISIONS[self.engine]:
             raise ValueError(
-                f"{self.engine} makes {', '.join(ENGINE_PRECISIONS[self.engine])}, not {self.precision!r}"
+                f"{self.engine} makes {', '.join(ENGINE_PRECISIONS[self.engine])}, not {str(self.precision)!r}"
             )
         if not Precision(self.precision).calibrated:
             return  # nothing below is used

@@ -54,8 +54,12 @@ def measure(predictor: Predictor, images: np.ndarray, labels: np.ndarray, refere
         [predictor.predict(images[i : i + BATCH]) for i in range(0, len(images), BATCH)]
     )
     seconds = time.perf_counter() - started
-    io = (predictor.engine.input_dtype.name, predictor.engine.output_dtype.name)
-    return replace(compare(probabilities, labels, reference, seconds), io=io)
+    return replace(compare(probabilities, labels, reference, seconds), io=io_dtypes(predictor))
+
+
+def io_dtypes(predictor: Predictor) -> tuple[str, str]:
+    """The names of the model's input and output dtypes ('int16', 'float32', ...)."""
+    return predictor.engine.input_dtype.name, predictor.engine.output_dtype.name
 
 
 def compare(

@@ -10,7 +10,7 @@ import runtime
 from runtime.dataset import CLASSES, dataset_sha256
 from runtime.errors import ParityError
 from runtime.files import sha256_file
-from runtime.variants import VARIANTS
+from runtime.variants import ONNX, VARIANTS, runnable
 from tests.conftest import RUNNABLE, replace_format
 
 
@@ -90,7 +90,7 @@ def test_tflite_int8_is_integer_only(artifacts, manifest):
     assert tensor_types <= {"int8", "int32"}  # int32: biases and shapes; no float anywhere
 
 
-@pytest.mark.parametrize("name", ["onnx-float32", "onnx-int8"])
+@pytest.mark.parametrize("name", [v.name for v in runnable() if v.format == ONNX])
 def test_onnx_is_valid_with_a_dynamic_batch(artifacts, manifest, name):
     import onnx
 

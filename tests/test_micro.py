@@ -1,6 +1,7 @@
-"""The microcontroller variants: tflite-int8-micro runs in TFLite Micro's own interpreter, in the arena
-the manifest names; c-int8, the generated C, gives TFLite Micro's very bytes on all 10,000 test images,
-on the host and (where the cross compiler and QEMU are installed) on emulated Cortex-M boards."""
+"""The microcontroller variants: tflite-int8-micro and tflite-int16x8-micro run in TFLite Micro's own
+interpreter, in the arena the manifest names; c-int8, the generated C, gives TFLite Micro's very bytes
+on all 10,000 test images, on the host and (where the cross compiler and QEMU are installed) on
+emulated Cortex-M boards."""
 
 import json
 import os
@@ -14,9 +15,11 @@ import pytest
 
 import runtime
 from runtime.errors import ModelError
+from runtime.variants import TFLITE_MICRO, VARIANTS, runnable
 from tests.conftest import run_cli
 
 ARENA_STEP = 16  # smallest_arena's resolution, bytes
+MICRO = [v.name for v in runnable() if v.format == TFLITE_MICRO]  # int8 and int16x8
 
 
 def entry(artifacts, name):
@@ -38,10 +41,11 @@ def test_c_scores_are_tflite_micros_bytes_on_every_test_image(artifacts, test_se
     assert entry(artifacts, "c-int8")["accuracy"] == entry(artifacts, "tflite-int8-micro")["accuracy"]
 
 
-def test_micro_model_is_batch_one_int8_with_only_the_ops_it_needs(artifacts):
+@pytest.mark.parametrize("name", MICRO)
+def test_micro_model_is_batch_one_integer_with_only_the_ops_it_needs(artifacts, name):
     from tflite_micro import runtime as tflm
 
-    data = (artifacts / entry(artifacts, "tflite-int8-micro")["path"]).read_bytes()
+    data = (artifacts / entry(artifacts, name)["path"]).read_bytes()
     model = tflm.convert_bytearray_to_object(bytearray(data))
     names = {v: k for k, v in vars(tflm.schema_fb.BuiltinOperator).items() if not k.startswith("_")}
     ops = [
@@ -51,20 +55,23 @@ def test_micro_model_is_batch_one_int8_with_only_the_ops_it_needs(artifacts):
     assert set(ops) <= {"RESHAPE", "FULLY_CONNECTED", "SOFTMAX"} and ops.count("RESHAPE") <= 1, ops
     interpreter = tflm.Interpreter.from_bytes(data)
     assert list(interpreter.get_input_details(0)["shape"]) == [1, 28, 28]
-    assert interpreter.get_input_details(0)["dtype"] == np.int8 == interpreter.get_output_details(0)["dtype"]
+    integer = np.dtype(f"int{VARIANTS[name].precision.activation_bits}")
+    assert interpreter.get_input_details(0)["dtype"] == integer == interpreter.get_output_details(0)["dtype"]
 
 
-def test_the_manifest_arena_is_the_smallest_that_runs(artifacts):
+@pytest.mark.parametrize("name", MICRO)
+def test_the_manifest_arena_is_the_smallest_that_runs(artifacts, name):
     from runtime.engines.micro import runs_in
 
-    described = entry(artifacts, "tflite-int8-micro")
+    described = entry(artifacts, name)
     data = (artifacts / described["path"]).read_bytes()
     arena = described["arena_bytes"]
     assert runs_in(data, arena) and not runs_in(data, arena - ARENA_STEP)
 
 
-def test_model_data_c_holds_the_flatbuffer_aligned(artifacts, tmp_path):
-    described = entry(artifacts, "tflite-int8-micro")
+@pytest.mark.parametrize("name", MICRO)
+def test_model_data_c_holds_the_flatbuffer_aligned(artifacts, tmp_path, name):
+    described = entry(artifacts, name)
     data = (artifacts / described["path"]).read_bytes()
     source = next(artifacts / c["path"] for c in described["companions"] if c["path"].endswith(".c"))
     text = source.read_text()

@@ -7,6 +7,7 @@ behaviour under concurrency and repeated loading, for every exported variant.
 import json
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import psutil
@@ -15,7 +16,7 @@ import pytest
 import runtime
 from runtime.dataset import load_split
 from runtime.manifest import MANIFEST, Manifest
-from runtime.parity import compare
+from runtime.parity import compare, io_dtypes
 from runtime.variants import VARIANTS
 from tests.conftest import RUNNABLE, TINY, TINY_MODEL, run_python
 
@@ -26,7 +27,7 @@ MiB = 1 << 20
 
 @pytest.fixture(scope="module")
 def predictors(tiny_models) -> dict[str, runtime.Predictor]:
-    """The tiny model's four variants, as bare files (each checked in a child process first)."""
+    """The tiny model's variants, as bare files (each checked in a child process first)."""
     return {name: runtime.load(path) for name, path in tiny_models.items()}
 
 
@@ -119,7 +120,7 @@ def test_classify_matches_the_manifest_accuracy(artifacts, trained, test_set, na
 def test_every_variant_is_within_its_tolerance_of_keras(trained, test_set, reference, name):
     """The whole test set in one call (not the export's batches of 1,000), held to the same rules."""
     images, labels = test_set
-    figures = compare(trained[name].predict(images), labels, reference)
+    figures = replace(compare(trained[name].predict(images), labels, reference), io=io_dtypes(trained[name]))
     keras_accuracy = float((reference.argmax(1) == labels).mean())
     assert VARIANTS[name].tolerance.violations(figures, keras_accuracy) == []
     if VARIANTS[name].quantized:  # rounding shows, but stays a few output steps wide
