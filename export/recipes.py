@@ -70,10 +70,9 @@ class QuantRecipe:
         methods = ENGINE_METHODS.get(self.engine)
         if methods is None:
             raise ValueError(f"unknown engine {self.engine!r}; recipes exist for {', '.join(ENGINE_METHODS)}")
-        if Precision(self.precision) not in ENGINE_PRECISIONS[self.engine]:
-            raise ValueError(
-                f"{self.engine} makes {', '.join(ENGINE_PRECISIONS[self.engine])}, not {str(self.precision)!r}"
-            )
+        made = ENGINE_PRECISIONS[self.engine]
+        if Precision(self.precision) not in made:
+            raise ValueError(f"{self.engine} makes {', '.join(made)}, not {str(self.precision)!r}")
         if not Precision(self.precision).calibrated:
             return  # nothing below is used
         if Method(self.method) not in methods:

@@ -127,6 +127,15 @@ def test_every_variant_is_within_its_tolerance_of_keras(trained, test_set, refer
         assert 0 < figures.max_abs_diff < 0.5 and figures.agreement > 0.95
 
 
+@pytest.mark.parametrize("name", RUNNABLE)
+def test_an_images_scores_do_not_depend_on_its_batch_mates(trained, test_set, name):
+    """As one image at a time, whatever else is in the batch (a quantizer that takes one activation
+    scale for a whole call would break this)."""
+    images = test_set[0][:300]
+    alone = np.concatenate([trained[name].predict(image) for image in images])
+    np.testing.assert_allclose(trained[name].predict(images), alone, rtol=0, atol=1e-6)
+
+
 @pytest.mark.parametrize("name", TINY)
 def test_threads_parameter(tiny_models, predictors, test_set, name):
     images = test_set[0][:1000]
