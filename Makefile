@@ -17,7 +17,7 @@ DEVICE_PACKAGES := debootstrap qemu-user-static binfmt-support openssh-server op
 EXPORTED := test -f $(ARTIFACTS)/manifest.json || $(MAKE) train export
 
 .PHONY: setup data device-tools micro-tools train export evaluate predict test test-fast bench bench-train \
-	bench-photos quant-report micro bundle bundle-sizes device-check bench-device report lint clean
+	bench-photos quant-report micro npu bundle bundle-sizes device-check bench-device report lint clean
 
 setup: $(STAMP) data
 
@@ -119,6 +119,12 @@ report: setup
 # instructions per inference, scores compared byte for byte; benchmarks/results/{micro.json,micro.md}
 micro: setup micro-tools
 	$(PY) -m benchmarks.micro --artifacts $(ARTIFACTS) --out benchmarks/results
+
+# The TFLite Micro variants compiled by Vela for Ethos-U55/U65 NPUs, with Vela's estimates (not run): cycles,
+# time, SRAM, flash; into the manifest and benchmarks/results/{npu.json,npu.md}
+npu: setup
+	@$(EXPORTED)
+	$(PY) -m benchmarks.npu --artifacts $(ARTIFACTS) --out benchmarks/results
 
 # The cross compiler, its C library and QEMU (Debian packages), installed here when apt-get is usable.
 MICRO_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
