@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime import choice
 from runtime.dataset import scaled
 from runtime.errors import ModelError
 from runtime.variants import Precision
@@ -21,7 +22,6 @@ CALIBRATION_SEED = 0
 REPORT_DIR = "quant-report"
 REPORT = "report.json"
 VALIDATION_IMAGES = 10_000  # held-out training images the rule compares candidates on
-LATENCY_BAND = 0.10  # a candidate may be this much slower at batch 1 than the fastest and still win
 
 
 class Method(StrEnum):
@@ -165,14 +165,10 @@ def candidates(engine: str, small: bool = False) -> list[QuantRecipe]:
 
 
 def choose(rows: list[dict]) -> dict:
-    """The rule: the highest agreement on the held-out training images (never the test set, whose
-    figures it reports) among candidates whose batch-1 latency is within LATENCY_BAND of the
-    fastest's; ties go to the faster. Rows carry "validation_agreement" and "b1_seconds"."""
-    if not rows:
-        raise ValueError("no candidates to choose from")
-    fastest = min(row["b1_seconds"] for row in rows)
-    eligible = [row for row in rows if row["b1_seconds"] <= fastest * (1 + LATENCY_BAND)]
-    return max(eligible, key=lambda row: (row["validation_agreement"], -row["b1_seconds"]))
+    """The rule (runtime/choice.py): the highest agreement on the held-out training images (never the
+    test set, whose figures it reports) among candidates whose batch-1 latency is within LATENCY_BAND
+    of the fastest's; ties go to the faster. Rows carry "validation_agreement" and "b1_seconds"."""
+    return choice.choose(rows, lambda row: row["b1_seconds"], lambda row: row["validation_agreement"])
 
 
 def calibration_images(train_images: np.ndarray, count: int) -> np.ndarray:
