@@ -111,9 +111,10 @@ bench-device: setup
 	$(PY) -m device.ssh $(HOSTS) --artifacts $(ARTIFACTS) $(if $(ENGINE),--engine $(ENGINE)) \
 		$(if $(SMOKE),--smoke) $(if $(SSH_CONFIG),--ssh-config $(SSH_CONFIG))
 
-# Every device's results side by side: benchmarks/results/devices/report.{md,png}
+# Every device's results side by side: benchmarks/results/devices/report.{md,png}; then the one table to
+# choose from, every variant on every target with results and the default per target: benchmarks/results/choice.md
 report: setup
-	$(PY) -m device.report
+	$(PY) -m device.report; status=$$?; $(PY) -m device.choice --artifacts $(ARTIFACTS) && exit $$status
 
 # The generated C model on emulated Cortex-M4/M3 boards (QEMU) and sized for a Cortex-M0+: flash, RAM,
 # instructions per inference, scores compared byte for byte; benchmarks/results/{micro.json,micro.md}
