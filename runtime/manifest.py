@@ -170,7 +170,7 @@ class Manifest:
             else next((a for a in self.artifacts if a.variant == variant), None)
         )
         if found is None:
-            raise ModelError(self.path, f"has no variant {variant}; it has: {self.names()}")
+            raise ModelError(self.path, f"has no variant {str(variant)!r}; it has: {self.names()}")
         return found
 
     def find(self, name: str) -> Artifact | None:

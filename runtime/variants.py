@@ -104,7 +104,7 @@ class Format:
         )
         if other:
             return f"a {other.suffix} model named {self.suffix}; rename it to {other.suffix}"
-        return f"not a {self.name} model (no {self.signature.says})"
+        return f"not a {self.suffix} model (no {self.signature.says})"
 
     def check(self, path: Path) -> None:
         """Refuse a file whose first bytes say it is not of this format (read before any engine)."""

@@ -5,6 +5,7 @@ in subprocesses, so the pytest process itself never has to import TensorFlow. Te
 files must work on `artifacts_copy`, never on `artifacts`.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -60,6 +61,11 @@ def run_cli(*args, timeout=600, check=True, cwd=ROOT, env=None, **kwargs) -> sub
     if check and result.returncode != 0:
         raise AssertionError(f"{args} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def manifest_entries(folder: Path) -> dict[str, dict]:
+    """The manifest's entries as written (JSON), by variant name."""
+    return {e["variant"]: e for e in json.loads((folder / "manifest.json").read_text())["artifacts"]}
 
 
 def run_python(code: str, timeout=120) -> subprocess.CompletedProcess:

@@ -103,7 +103,13 @@ def corpus(artifacts, tmp_path_factory) -> dict[str, tuple[Path, str | None]]:
         add(f"5-bytes-{fmt}", data[:5], suffix, "only 5 bytes")
         for cut in (64, len(data) // 10, len(data) // 2, len(data) - 1):
             add(f"truncated-at-{cut}-{fmt}", data[:cut], suffix, CANNOT_LOAD)
-        add(f"flipped-at-0-{fmt}", flip(data, 0), suffix, CANNOT_LOAD)
+        # ONNX's first byte is its signature (a ModelProto field tag); TFLite's is at byte 4
+        add(
+            f"flipped-at-0-{fmt}",
+            flip(data, 0),
+            suffix,
+            "not a .onnx model" if fmt == "onnx" else CANNOT_LOAD,
+        )
         for offset in (4, 12, 100, len(data) // 3, len(data) // 2, len(data) - 40, len(data) - 5):
             add(f"flipped-at-{offset}-{fmt}", flip(data, offset), suffix, None)
         pointer = LFS_POINTER.format(
@@ -115,7 +121,7 @@ def corpus(artifacts, tmp_path_factory) -> dict[str, tuple[Path, str | None]]:
         "onnx-named-tflite",
         manifest.artifact("onnx-int8").verify().path.read_bytes(),
         ".tflite",
-        "name it .onnx",
+        "rename it to .onnx",
     )
     add(
         "tflite-named-onnx",

@@ -16,7 +16,7 @@ DEFAULTS = {  # cli -> option -> how its help states the default
         "--out": "(default: artifacts)",
     },
     "export": {
-        "--artifacts": "(default: artifacts)",
+        "--artifacts": "(default: artifacts",
         "--model": "(default: the tutorial's ARTIFACTS/model.keras)",
         "--out": "(default: --artifacts)",
         "--classes": "(default: the Fashion-MNIST names for 10",

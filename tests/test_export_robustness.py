@@ -54,8 +54,8 @@ marker.unlink(missing_ok=True)  # written while Keras built the model here; must
 def published(folder: Path) -> set[str]:
     """Check that every file the manifest names matches its checksum; the run folders it uses."""
     manifest = Manifest(folder / MANIFEST)
-    paths = [manifest.artifact(name).verify().path for name in manifest.entries] + [manifest.reference()]
-    assert {entry["variant"] for entry in manifest.entries.values()} >= {"keras", "tflite-int8", "onnx-int8"}
+    paths = [f for a in manifest.artifacts for f in a.verify().files] + [manifest.reference()]
+    assert {a.variant.name for a in manifest.artifacts} >= {"keras", "tflite-int8", "onnx-int8"}
     return {path.relative_to(folder.resolve()).parts[0] for path in paths}
 
 

@@ -28,7 +28,7 @@ from runtime.files import sha256_file
 from runtime.manifest import MANIFEST, Manifest
 from runtime.parity import Figures, io_dtypes
 from runtime.variants import VARIANTS
-from tests.conftest import ROOT, RUNNABLE, run_cli
+from tests.conftest import ROOT, RUNNABLE, manifest_entries, run_cli
 
 TRAIN_IMAGES = 6000  # one epoch over these takes seconds and learns enough to be a real classifier
 FIVE = ["top", "trouser", "pullover", "dress", "coat"]  # the 5-class model: Fashion-MNIST labels 0-4
@@ -152,7 +152,7 @@ def test_the_cnn_convolution_runs_in_int8_on_both_engines(cnn_export):
 def test_evaluate_benchmark_and_bundle_work_on_the_cnn(cnn_export, tmp_path):
     out = cnn_export[0]
     evaluated = json.loads(run_cli("runtime.evaluate", "--artifacts", out, "--json").stdout)
-    entries = Manifest(out / MANIFEST).entries
+    entries = manifest_entries(out)
     assert evaluated["ok"] and [row["variant"] for row in evaluated["variants"]] == expressible()
     for row in evaluated["variants"]:
         assert row["accuracy"] == entries[row["variant"]]["accuracy"]

@@ -70,7 +70,7 @@ def test_the_registry_refuses_what_it_cannot_honour():
         (".onnx", b"%PDF-1.7" + bytes(32), "a PDF document, not a model"),
         (".c", b"/* generated */\nint x;\n", None),
         (".c", b"\x18\x00\x00\x00TFL3" + bytes(32), "a .tflite model named .c; rename it to .tflite"),
-        (".tflite", b"\xff" * 40, "not a tflite model (no 'TFL3' identifier at byte 4)"),
+        (".tflite", b"\xff" * 40, "not a .tflite model (no 'TFL3' identifier at byte 4)"),
     ],
 )
 def test_a_format_knows_its_files_by_their_first_bytes(suffix, head, problem):
