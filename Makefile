@@ -4,6 +4,7 @@
 #   make bundle TARGET=linux-aarch64 ENGINE=litert   offline archive for a device (see BUNDLE.md)
 #   make device-check    that archive on an emulated Raspberry Pi 4 (root: debootstrap + QEMU)
 #   make bench-device HOSTS="pi@pi4 pi@pi5"; make report   real boards over SSH, one comparison
+#   make web && make serve-web   the page that classifies a dropped photo in the browser (dist/web)
 
 # The host's interpreter; a bare version (make bundle PYTHON=3.12) is the bundle's Python instead.
 PYTHON ?= python3
@@ -16,8 +17,8 @@ DEBIAN_DATA := /usr/share/datasets/fashion-mnist
 DEVICE_PACKAGES := debootstrap qemu-user-static binfmt-support openssh-server openssh-client
 EXPORTED := test -f $(ARTIFACTS)/manifest.json || $(MAKE) train export
 
-.PHONY: setup data device-tools micro-tools train export evaluate predict test test-fast bench bench-train \
-	bench-photos quant-report micro npu bundle bundle-sizes device-check bench-device report lint clean
+.PHONY: setup data device-tools micro-tools web-tools train export evaluate predict test test-fast bench bench-train \
+	bench-photos quant-report micro npu bundle bundle-sizes device-check bench-device report web serve-web bench-web lint clean
 
 setup: $(STAMP) data
 
@@ -50,8 +51,8 @@ device-tools:
 	[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 \
 		|| echo "device-tools: cannot register qemu-aarch64 in binfmt_misc" >&2
 
-train: setup
-	$(PY) -m train --out $(ARTIFACTS)
+train: setup  # PRUNE=0.5: then zero that share of each Dense kernel's weights and fine-tune (sparse C weights)
+	$(PY) -m train --out $(ARTIFACTS) $(if $(PRUNE),--prune $(PRUNE))
 
 export: setup  # MODEL=my.keras: a Keras classifier of your own instead of the trained tutorial model
 	$(PY) -m export --artifacts $(ARTIFACTS) $(if $(MODEL),--model $(MODEL))
@@ -62,12 +63,12 @@ evaluate: setup
 predict: setup
 	$(PY) -m runtime.predict --artifacts $(ARTIFACTS) $(IMAGES)
 
-test: setup device-tools micro-tools lint
+test: setup device-tools micro-tools web-tools lint
 	$(PY) -m pytest
 
-# Everything that needs no TensorFlow (engines, Predictor, images, CLIs on tiny models): under a minute
+# Everything that needs no TensorFlow nor a browser (engines, Predictor, images, CLIs on tiny models): under a minute
 test-fast: setup
-	$(PY) -m pytest -m "not tensorflow"
+	$(PY) -m pytest -m "not tensorflow and not browser"
 
 # Latency of every variant on this CPU: one table, and benchmarks/results/{benchmark.json,report.md,report.png}
 bench: setup
@@ -116,9 +117,14 @@ bench-device: setup
 report: setup
 	$(PY) -m device.report; status=$$?; $(PY) -m device.choice --artifacts $(ARTIFACTS) && exit $$status
 
-# The generated C model on emulated Cortex-M4/M3 boards (QEMU) and sized for a Cortex-M0+: flash, RAM,
-# instructions per inference, scores compared byte for byte; benchmarks/results/{micro.json,micro.md}
+# The generated C models (the tutorial's, a small CNN in ARTIFACTS/cnn, the tutorial's pruned to 50% in
+# ARTIFACTS/pruned; each made the first time) on emulated Cortex-M55/M4/M3 boards (QEMU) and sized for a
+# Cortex-M0+: flash, RAM, instructions per inference, Cortex-M4 cycles (estimated), scores compared byte for
+# byte with TFLite Micro's; benchmarks/results/{micro.json,micro.md}
 micro: setup micro-tools
+	@$(EXPORTED)
+	@test -f $(ARTIFACTS)/cnn/manifest.json || $(PY) -m benchmarks.micro_cnn --out $(ARTIFACTS)/cnn
+	@test -f $(ARTIFACTS)/pruned/manifest.json || $(MAKE) train export ARTIFACTS=$(ARTIFACTS)/pruned PRUNE=0.5
 	$(PY) -m benchmarks.micro --artifacts $(ARTIFACTS) --out benchmarks/results
 
 # The TFLite Micro variants compiled by Vela for Ethos-U55/U65 NPUs, with Vela's estimates (not run): cycles,
@@ -137,6 +143,36 @@ micro-tools:
 	else \
 		echo "skipping the install of $(MICRO_PACKAGES): not root or no apt-get" >&2; \
 	fi
+
+# Debian's chromium (the browser tests, make bench-web), nodejs and npm, each whose command is missing,
+# installed when apt-get is usable (elsewhere the browser tests are skipped with the reason); then
+# ONNX Runtime Web as package-lock.json pins it, into node_modules/ (again when the lock changes).
+WEB_TOOLS := chromium:chromium node:nodejs npm:npm
+web-tools:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		missing=$$(for tool in $(WEB_TOOLS); do command -v $${tool%%:*} >/dev/null || echo $${tool##*:}; done); \
+		if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null \
+			|| echo "web-tools: could not install $$missing" >&2; fi; \
+	fi
+	@if command -v npm >/dev/null; then $(MAKE) -s --no-print-directory node_modules/.package-lock.json; \
+	else echo "web-tools: no npm here: the page cannot be built, its tests are skipped" >&2; fi
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+
+# dist/web: the static page (any web server serves it), ONNX Runtime Web and the ONNX variants
+web: setup web-tools
+	@$(EXPORTED)
+	$(PY) -m web.build --artifacts $(ARTIFACTS) --out dist/web
+
+# The page on http://127.0.0.1:$(PORT)/ with COOP/COEP (WebAssembly threads); NO_ISOLATION=1: without
+PORT ?= 8000
+serve-web: web
+	$(PY) -m web.serve dist/web --port $(PORT) $(if $(NO_ISOLATION),--no-isolation)
+
+# The page in headless Chromium beside native onnxruntime: benchmarks/results/devices/browser/, for make report
+bench-web: web
+	$(PY) -m benchmarks.browser --artifacts $(ARTIFACTS) --dist dist/web
 
 # ruff's lint rules and its formatting (pyproject.toml), checked: `ruff format .` applies it
 lint: setup

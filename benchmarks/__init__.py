@@ -5,5 +5,6 @@
     make bundle                                          # dist/ archive to run all this on a device
 
 Layout: `test_*.py` measure (pytest-benchmark), `suite.py` loads and times, `results.py` holds what
-was measured, `rows.py` turns it into rows and ratios, `table.py` and `chart.py` show them.
+was measured, `rows.py` turns it into rows and ratios, `targets.py` holds the figures to reach and
+judges them, `table.py` and `chart.py` show them; runtime/machine.py names the machine.
 """

@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw
 from benchmarks import table
 from runtime.report import BACKGROUND, INK, MUTED, PALETTE, font
 
-WIDTH, HEIGHT = 1400, 600
+WIDTH, HEIGHT = 1400, 620
+LEGEND_LINE = 18  # pixels between the legend's lines
 BATCHES = (1, 32, 1024)
 GRID = (228, 228, 228)
 
@@ -35,7 +36,7 @@ def decades(low: float, high: float) -> tuple[float, float]:
 def latency_panel(draw: ImageDraw.ImageDraw, box, rows: list[dict]) -> None:
     left, top, right, bottom = box
     draw.text(
-        (left, top - 44),
+        (left, top - 70),
         "Latency of one image (p50 bar, p99 whisker, | bare engine), 1 thread",
         fill=INK,
         font=font(15),
@@ -73,7 +74,7 @@ def latency_panel(draw: ImageDraw.ImageDraw, box, rows: list[dict]) -> None:
 def throughput_panel(draw: ImageDraw.ImageDraw, box, series: dict[str, dict[int, float]]) -> None:
     left, top, right, bottom = box
     draw.text(
-        (left, top - 44), "Throughput per batch size, images per second, every core", fill=INK, font=font(15)
+        (left, top - 70), "Throughput per batch size, images per second, every core", fill=INK, font=font(15)
     )
     values = [v for by_batch in series.values() for v in by_batch.values()]
     if not values:
@@ -97,12 +98,22 @@ def throughput_panel(draw: ImageDraw.ImageDraw, box, series: dict[str, dict[int,
                 y = bottom - log_position(by_batch[batch], low, high, height)
                 colour = MUTED if name == "numpy matmul" else PALETTE[s % len(PALETTE)]
                 draw.rectangle([x0 + s * bar_w, y, x0 + (s + 1) * bar_w - 2, bottom], fill=colour)
-    x = left + axis_w
-    for s, name in enumerate(series):  # the legend: one line under the title
+    legend(draw, (left + axis_w, top - 40, right), series)
+
+
+def legend(draw: ImageDraw.ImageDraw, box, series: dict) -> None:
+    """A swatch and name per series, in as many lines of LEGEND_LINE as fit between left and right."""
+    left, top, right = box
+    small = font(12)
+    x, y = left, top
+    for s, name in enumerate(series):
+        width = 24 + draw.textlength(name, font=small)
+        if x > left and x + width - 10 > right:
+            x, y = left, y + LEGEND_LINE
         colour = MUTED if name == "numpy matmul" else PALETTE[s % len(PALETTE)]
-        draw.rectangle([x, top - 19, x + 10, top - 9], fill=colour)
-        draw.text((x + 14, top - 14), name, fill=INK, font=small, anchor="lm")
-        x += 24 + draw.textlength(name, font=small)
+        draw.rectangle([x, y - 5, x + 10, y + 5], fill=colour)
+        draw.text((x + 14, y), name, fill=INK, font=small, anchor="lm")
+        x += width
 
 
 def throughput_series(report: dict) -> dict[str, dict[int, float]]:
@@ -131,6 +142,6 @@ def draw_report(report: dict) -> Image.Image:
     machine = report["machine"]
     title = f"fmnist-edge on {machine['cpu']}, {machine['usable_cores']} cores, {machine['date']}"
     draw.text((24, 14), title, fill=INK, font=font(17))
-    latency_panel(draw, (24, 100, 680, HEIGHT - 50), report["rows"])
-    throughput_panel(draw, (730, 100, WIDTH - 24, HEIGHT - 50), throughput_series(report))
+    latency_panel(draw, (24, 120, 680, HEIGHT - 50), report["rows"])
+    throughput_panel(draw, (730, 120, WIDTH - 24, HEIGHT - 50), throughput_series(report))
     return picture

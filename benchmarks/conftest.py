@@ -4,6 +4,7 @@ in pytest-benchmark's JSON (under "fmnist_edge"), and report.md / report.png wit
 The options (--benchmark, --artifacts, --report-dir, --smoke) live in the root conftest.py.
 """
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -11,16 +12,17 @@ import pytest
 from PIL import Image
 
 from benchmarks import chart, micro, rows, table
-from benchmarks.machine import fingerprint
 from benchmarks.results import Results
 from benchmarks.suite import Suite
 from runtime.files import atomic_path
+from runtime.machine import fingerprint
 from runtime.report import save_png
 
 RESULTS = pytest.StashKey[Results]()
 STARTED = pytest.StashKey[float]()
 REPORT = pytest.StashKey[dict]()
 PNG_COUNT = 100  # test images saved as files for the end-to-end timing
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_configure(config):
@@ -59,6 +61,23 @@ def png_folder(suite, tmp_path_factory) -> Path:
     return folder
 
 
+def commit() -> dict | None:
+    """The commit the code was measured at, and whether the tree then differed from it (results
+    folders aside); None outside a git checkout, as in a bundle on a device."""
+    if not (ROOT / ".git").exists():
+        return None
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
+    try:
+        head = git("rev-parse", "HEAD").strip()
+        changes = git("status", "--porcelain", "--", ".", ":(exclude)benchmarks/results")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return {"hash": head, "dirty": bool(changes.strip())}
+
+
 def report(config) -> dict | None:
     """The session's report, built once at its end; None when nothing was measured."""
     if REPORT not in config.stash:
@@ -67,7 +86,7 @@ def report(config) -> dict | None:
             return None
         suite = Suite(Path(config.getoption("bench_artifacts")), False, results)
         elapsed = time.monotonic() - config.stash[STARTED]
-        config.stash[REPORT] = rows.build(results, suite.manifest, fingerprint(), elapsed)
+        config.stash[REPORT] = rows.build(results, suite.manifest, fingerprint(), commit(), elapsed)
     return config.stash[REPORT]
 
 

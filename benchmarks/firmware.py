@@ -1,4 +1,4 @@
-"""Build and run the generated C model as bare-metal firmware for QEMU's MPS2 boards.
+"""Build and run the generated C model as bare-metal firmware for QEMU's MPS2 and MPS3 boards.
 
 One Target per core: the compiler flags, the QEMU board that runs it (None: size only). The firmware
 is benchmarks/firmware/ (vector table, semihosting, linker script, main.c) around the exported
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from runtime.errors import ToolkitError
 
 SOURCES = Path(__file__).with_name("firmware")
 CC, SIZE, QEMU = "arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm"
@@ -32,20 +34,24 @@ MODEL_OBJECT = "fmnist_model.o"
 
 @dataclass(frozen=True)
 class Target:
-    name: str  # "cortex-m4"
+    name: str  # "cortex-m4": also the -mcpu
     label: str  # what the table says
     board: str | None  # QEMU machine, None: size only
+    flags: tuple[str, ...] = ()
+    cycles: bool = False  # estimate its cycles (benchmarks/firmware_trace.py has a model of this core)
 
 
 TARGETS = (
-    Target("cortex-m4", "Cortex-M4, DSP (SMLAD), mps2-an386", "mps2-an386"),
+    Target("cortex-m55", "Cortex-M55, Helium (MVE), mps3-an547", "mps3-an547", ("-mfloat-abi=hard",)),
+    Target("cortex-m4", "Cortex-M4, DSP (SMLAD), mps2-an386", "mps2-an386", cycles=True),
     Target("cortex-m3", "Cortex-M3, plain C, mps2-an385", "mps2-an385"),
     Target("cortex-m0plus", "Cortex-M0+, plain C (object size only)", None),
 )
 
 
-class FirmwareError(Exception):
-    """A tool is missing, a build failed, or QEMU did not run the firmware to its end."""
+class FirmwareError(ToolkitError):
+    """A tool is missing, a build failed, or QEMU did not run the firmware to its end: the tool or
+    board, and why."""
 
 
 def missing_tools() -> list[str]:
@@ -65,7 +71,7 @@ def run_tool(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     result = subprocess.run(command, capture_output=True, text=True, **kwargs)
     if result.returncode != 0:
         errors = [line for line in result.stderr.splitlines() if "rror" in line] or result.stderr.splitlines()
-        raise FirmwareError(f"{Path(command[0]).name} failed: {(errors or [f'exit {result.returncode}'])[0]}")
+        raise FirmwareError(Path(command[0]).name, f"failed: {(errors or [f'exit {result.returncode}'])[0]}")
     return result
 
 
@@ -82,30 +88,36 @@ def write_images(images: np.ndarray, folder: Path) -> Path:
 
 
 def flags(target: Target, model_source: Path) -> list[str]:
-    return [f"-mcpu={target.name}", *CFLAGS, f"-I{model_source.parent}", f"-I{SOURCES}"]
+    return [f"-mcpu={target.name}", *target.flags, *CFLAGS, f"-I{model_source.parent}", f"-I{SOURCES}"]
 
 
-def compile_model(target: Target, model_source: Path, folder: Path) -> Path:
-    """The model and its kernels as one object file for `target`."""
-    out = folder / target.name
+def compile_model(target: Target, model_source: Path, out: Path) -> Path:
+    """The model and its kernels as one object file for `target`, in the folder `out`."""
     out.mkdir(parents=True, exist_ok=True)
     model_object = out / MODEL_OBJECT
     run_tool([CC, *flags(target, model_source), "-c", str(model_source), "-o", str(model_object)])
     return model_object
 
 
-def build(target: Target, model_source: Path, images_source: Path, folder: Path) -> tuple[Path, Path]:
-    """Compile the model into its own object (to size it) and link the firmware; (elf, map file)."""
-    model_object = compile_model(target, model_source, folder)
-    out, flags_ = model_object.parent, flags(target, model_source)
+def build(target: Target, model_source: Path, images_source: Path, out: Path) -> tuple[Path, Path]:
+    """Compile the model into its own object (to size it) and link the firmware in the folder `out`;
+    (elf, map file)."""
+    return link(target, model_source, compile_model(target, model_source, out), images_source, out)
+
+
+def link(
+    target: Target, model_source: Path, model_object: Path, images_source: Path, out: Path
+) -> tuple[Path, Path]:
+    """The firmware around the model compiled from `model_source`, in the folder `out`; (elf, map file)."""
+    out.mkdir(parents=True, exist_ok=True)
     elf, map_file = out / "firmware.elf", out / "firmware.map"
     run_tool(
         [
             CC,
-            *flags_,
+            *flags(target, model_source),
             *LDFLAGS,
             "-T",
-            str(SOURCES / "mps2.ld"),
+            str(SOURCES / "boards.ld"),
             f"-Wl,-Map={map_file}",
             "-o",
             str(elf),
@@ -119,26 +131,41 @@ def build(target: Target, model_source: Path, images_source: Path, folder: Path)
 
 
 MAP_LINE = re.compile(r"^ (\.\S+)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)$")
+KINDS = ("text", "rodata", "data", "bss")
 
 
-def model_sizes(map_file: Path) -> dict[str, int]:
-    """Bytes the model and its kernels occupy in the linked firmware (from the map file): flash is
-    their code and constants (text, rodata, data's initial values), ram their data and bss."""
+@dataclass(frozen=True)
+class Section:
+    kind: str  # one of KINDS
+    address: int
+    size: int
+
+
+def model_sections(map_file: Path) -> list[Section]:
+    """The linked sections that came from the model's object file, from the map file."""
     text = map_file.read_text()
     text = text[text.index("Linker script and memory map") :]  # not the discarded sections above it
-    sizes = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
-    section = None
+    sections, name = [], None
     for line in text.splitlines():
         if re.match(r"^ \.\S+$", line):  # a long section name; its address and size follow on the next line
-            section = line.strip()
+            name = line.strip()
             continue
         found = MAP_LINE.match(line)
         if found:
-            name = found.group(1) or section
-            kind = next((k for k in sizes if name and name.startswith(f".{k}")), None)
+            full = found.group(1) or name
+            kind = next((k for k in KINDS if full and full.startswith(f".{k}")), None)
             if kind and found.group(4).endswith(MODEL_OBJECT):
-                sizes[kind] += int(found.group(3), 16)
-        section = None
+                sections.append(Section(kind, int(found.group(2), 16), int(found.group(3), 16)))
+        name = None
+    return sections
+
+
+def model_sizes(map_file: Path) -> dict[str, int]:
+    """Bytes the model and its kernels occupy in the linked firmware: flash is their code and
+    constants (text, rodata, data's initial values), ram their data and bss."""
+    sizes = dict.fromkeys(KINDS, 0)
+    for section in model_sections(map_file):
+        sizes[section.kind] += section.size
     return {"flash": sizes["text"] + sizes["rodata"] + sizes["data"], "ram": sizes["data"] + sizes["bss"]}
 
 
@@ -148,8 +175,11 @@ def berkeley_size(path: Path) -> dict[str, int]:
     return {"text": int(fields[0]), "data": int(fields[1]), "bss": int(fields[2])}
 
 
-def run(target: Target, elf: Path) -> str:
-    """Run the firmware in QEMU with one instruction per virtual nanosecond; its semihosting output."""
+COUNTED = ("-icount", "shift=0")  # one instruction per virtual nanosecond: SysTick counts instructions
+
+
+def run(target: Target, elf: Path, options: tuple[str, ...] = COUNTED) -> str:
+    """Run the firmware in QEMU (by default counting instructions); its semihosting output."""
     command = [
         QEMU,
         "-M",
@@ -157,8 +187,7 @@ def run(target: Target, elf: Path) -> str:
         "-nographic",
         "-monitor",
         "none",
-        "-icount",
-        "shift=0",
+        *options,
         "-semihosting-config",
         "enable=on,target=native",
         "-kernel",
@@ -169,12 +198,12 @@ def run(target: Target, elf: Path) -> str:
             command, capture_output=True, text=True, timeout=RUN_SECONDS, stdin=subprocess.DEVNULL
         )
     except subprocess.TimeoutExpired:
-        raise FirmwareError(f"{target.board}: the firmware did not finish within {RUN_SECONDS} s") from None
+        raise FirmwareError(target.board, f"the firmware did not finish within {RUN_SECONDS} s") from None
     output = result.stdout + result.stderr
     if result.returncode != 0:
         raise FirmwareError(
-            f"{target.board}: QEMU exited {result.returncode}: "
-            f"{(output.strip().splitlines() or ['no output'])[-1]}"
+            target.board,
+            f"QEMU exited {result.returncode}: {(output.strip().splitlines() or ['no output'])[-1]}",
         )
     return output
 
@@ -192,7 +221,7 @@ def parse(output: str, classes: int) -> Run:
     scores = [bytes.fromhex(f[2]) for f in lines if f[0] == "scores" and len(f) == 3]
     figures = {f[0]: [int(v) for v in f[1:]] for f in lines if f[0] in ("stack", "ticks", "loop")}
     if len(figures) != 3 or not scores or any(len(s) != classes for s in scores):
-        raise FirmwareError(f"unexpected firmware output: {(output.strip().splitlines() or ['none'])[-1]}")
+        raise FirmwareError("firmware", f"unexpected output: {(output.strip().splitlines() or ['none'])[-1]}")
     (ticks, images), (loop_instructions, loop_ticks) = figures["ticks"], figures["loop"]
     return Run(
         np.frombuffer(b"".join(scores), np.int8).reshape(len(scores), classes),

@@ -11,6 +11,7 @@ started by a small launcher, this file run as a script, which times it and reads
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BARE_SCRIPT = Path(__file__).with_name("bare_litert.py")
+TIMEOUT = 120  # seconds: `import tensorflow` on a busy 2-core machine takes 10-30
 
 # A process that loads one variant the way a user does and predicts one image: its peak memory.
 LOAD_AND_PREDICT = """\
@@ -44,18 +46,25 @@ class ProcessRun:
 
 
 def run_process(argv: list[str], cwd: Path = ROOT) -> ProcessRun:
-    """Run argv to completion through the launcher; RuntimeError with the end of its stderr if it fails."""
+    """Run argv to completion through the launcher; RuntimeError with the end of its stderr if it
+    fails or takes longer than TIMEOUT (then it is killed with every process it started)."""
     with tempfile.TemporaryDirectory() as tmp:
         result, out, err = Path(tmp) / "result.json", Path(tmp) / "stdout", Path(tmp) / "stderr"
         with open(out, "wb") as stdout, open(err, "wb") as stderr:
-            subprocess.run(
+            launcher = subprocess.Popen(
                 [sys.executable, __file__, str(result), *map(str, argv)],
                 cwd=cwd,
-                check=False,
                 stdin=subprocess.DEVNULL,
                 stdout=stdout,
                 stderr=stderr,
+                start_new_session=True,  # its own process group: a hung command goes with its children
             )
+            try:
+                launcher.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(launcher.pid, signal.SIGKILL)
+                launcher.wait()
+                raise RuntimeError(f"{' '.join(map(str, argv))} did not finish within {TIMEOUT} s") from None
         if not result.exists():
             raise RuntimeError(f"the launcher failed: {err.read_text(errors='replace').strip()[-300:]}")
         measured = json.loads(result.read_text())

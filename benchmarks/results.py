@@ -5,7 +5,7 @@ a case names one measurement of it (`b1`, `bare`, `b1024`, `predict-b1`, `predic
 Everything is kept in seconds and bytes; rounding happens only where it is shown.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -61,6 +61,22 @@ class Results:
     def get(self, subject: str, case: str) -> Timing | None:
         return self.timings.get(subject, {}).get(case)
 
+    def p50(self, subject: str, case: str) -> float | None:
+        timing = self.get(subject, case)
+        return timing.p50 if timing else None
+
+    def throughput(self, subject: str, case: str) -> float | None:
+        timing = self.get(subject, case)
+        return timing.throughput if timing else None
+
+    def fastest(self) -> "Results":
+        """The same measurements with every median replaced by the fastest call."""
+        timings = {
+            subject: {case: replace(t, p50=t.min) for case, t in cases.items()}
+            for subject, cases in self.timings.items()
+        }
+        return Results(timings, self.facts, self.problems, self.skipped)
+
     def fact(self, subject: str, name: str):
         return self.facts.get(subject, {}).get(name)
 
@@ -76,3 +92,8 @@ class Results:
             "problems": self.problems,
             "skipped": sorted(self.skipped),
         }
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """a / b, or None when either is missing (or b is zero)."""
+    return a / b if a is not None and b else None

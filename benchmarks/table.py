@@ -4,7 +4,7 @@
 Both renderings come from the same cells, so the Markdown file is a copy of what was printed.
 """
 
-from benchmarks.machine import header_lines
+from runtime.machine import describe
 
 DASH = "–"
 LEGEND = (
@@ -14,9 +14,11 @@ LEGEND = (
     "vs Keras: Keras model.predict time over the variant's (batch 1, and batch 1,024). "
     "overhead: Predictor.predict p50 over the bare engine call's (LiteRT set/invoke/get, onnxruntime run), "
     "1 thread. % matmul: img/s as a share of numpy's two float32 matrix products of the same shapes at "
-    "the same batch. peak RSS: a fresh process that loads the variant and predicts one image. "
-    "Targets are met on medians; 'from min' is the same figure from the fastest calls (where the two "
-    "differ, another process was using the machine)."
+    "the same batch ('?': numpy's timing was noisy or starved in this run, no yardstick). peak RSS: a "
+    "fresh process that loads the variant and predicts one image. Each figure is computed from the "
+    "medians and, 'from min', from the fastest calls: a goal is met or not when both agree, 'unsure' "
+    "when they do not or the figure's yardstick is broken (the note says which); a figure with no goal "
+    "is shown, never met."
 )
 
 
@@ -50,6 +52,15 @@ def fixed(v, digits: int = 4) -> str:
 
 def percent(v) -> str:
     return DASH if v is None else f"{v:.0f}%"
+
+
+# How a target's figure is shown, by its unit.
+UNITS = {
+    "x": lambda v: fixed(v, 2),
+    "img/s": rate,
+    "MB": lambda v: f"{v:.1f} MB",
+    "s": lambda v: f"{v:.0f} s",
+}
 
 
 class Table:
@@ -144,7 +155,7 @@ def tables(report: dict) -> list[Table]:
                 times(row["keras_speedup_b1"]),
                 times(row["keras_speedup_b1024"]),
                 times(row["overhead"]),
-                percent(row["matmul_pct"]),
+                percent(row["matmul_pct"]) + "?" * bool(row["matmul_doubt"]),
                 size(row["peak_bytes"]),
             ]
         )
@@ -189,15 +200,28 @@ def tables(report: dict) -> list[Table]:
                     times(row["vs_predict_cli"]),
                 ]
             )
-    goals = Table("Figures to reach on this machine", ["figure", "p50", "target", "met", "from min"])
+    goals = Table(
+        "Figures to reach on this machine", ["figure", "p50", "goal", "verdict", "from min", "note"]
+    )
     for t in report["targets"]:
-        met = DASH if t["met"] is None else ("yes" if t["met"] else "NO")
-        goals.add([t["figure"], fixed(t["value"], 2), t["goal"], met, fixed(t["from_min"], 2)])
+        show = UNITS[t["unit"]]
+        value, from_min = (DASH if v is None else show(v) for v in (t["value"], t["from_min"]))
+        goal = DASH if t["goal"] is None else t["goal"] + ("" if t["unit"] == "x" else f" {t['unit']}")
+        goals.add([t["figure"], value, goal, t["verdict"], from_min, t["doubt"] or ""])
     return [main, details, references, cold, goals]
 
 
+def header_lines(report: dict) -> list[str]:
+    """The machine, and the commit the code was measured at."""
+    commit = report["commit"]
+    made = "unknown (not a git checkout)"
+    if commit:
+        made = commit["hash"] + (" (the tree had uncommitted changes)" if commit["dirty"] else "")
+    return describe(report["machine"]) + [f"commit    {made}"]
+
+
 def terminal(report: dict) -> list[str]:
-    lines = header_lines(report["machine"]) + [""]
+    lines = header_lines(report) + [""]
     for table in tables(report):
         lines += table.text() + [""]
     return lines + [LEGEND, f"measured in {report['elapsed_seconds']:.0f} s"]
@@ -205,7 +229,7 @@ def terminal(report: dict) -> list[str]:
 
 def markdown(report: dict) -> str:
     lines = ["# fmnist-edge latency benchmark", ""]
-    lines += [f"{line}  " for line in header_lines(report["machine"])] + [""]
+    lines += [f"{line}  " for line in header_lines(report)] + [""]
     for table in tables(report):
         lines += table.markdown() + [""]
     lines += [LEGEND, "", f"Measured in {report['elapsed_seconds']:.0f} s with `pytest --benchmark`."]

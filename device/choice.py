@@ -55,7 +55,9 @@ def device_targets(results: Path) -> list[Target]:
     found = []
     for device in load_devices(results / "devices", results):
         rows = [r for r in (device.get("bench") or {}).get("rows", []) if r.get("b1_p50") is not None]
-        cells = {r["variant"]: Cell(r["b1_p50"], seconds(r["b1_p50"]), size(r["peak_bytes"])) for r in rows}
+        cells = {
+            r["variant"]: Cell(r["b1_p50"], seconds(r["b1_p50"]), size(r.get("peak_bytes"))) for r in rows
+        }
         if device["status"] == "ok" and cells:
             title = f"{device['name']} (emulated: QEMU's timings)" if device["emulated"] else device["name"]
             found.append(Target(title, cells))
@@ -137,7 +139,7 @@ def markdown(manifest: Manifest, targets: list[Target]) -> str:
             latency = (
                 f"**{cell.latency}**" if cell and picked.get(target.title) == name else cell and cell.latency
             )
-            cells.append(f"{latency} · {cell.ram}" if cell else DASH)
+            cells.append(DASH if not cell else latency if cell.ram == DASH else f"{latency} · {cell.ram}")
         lines.append(
             f"| {name} | {artifact.variant.precision.means} | {size(artifact.file.bytes)} | "
             f"{fixed(artifact.figures['accuracy'])} | {fixed(artifact.figures['agreement'])} | "

@@ -8,7 +8,6 @@ writes report.md and report.png in the devices folder and prints the Markdown. T
 `make bench` run (benchmarks/results/benchmark.json) is a column too when it exists.
 """
 
-import argparse
 import json
 import sys
 from collections.abc import Callable
@@ -17,7 +16,10 @@ from pathlib import Path
 
 from benchmarks.table import DASH, fixed, rate, seconds, size
 from device.board import RESULTS
+from runtime import cli
+from runtime.errors import ToolkitError
 from runtime.files import atomic_path
+from runtime.machine import clock_text
 from runtime.manifest import MANIFEST, Manifest
 
 HOST = "this host"
@@ -30,13 +32,26 @@ def read_json(path: Path) -> dict | None:
         return None
 
 
+def benchmark(path: Path) -> tuple[dict | None, str | None]:
+    """The report in a benchmark.json, or why it has none this report can show (named from its
+    device's folder: the report is committed and read elsewhere)."""
+    bench, name = (read_json(path) or {}).get("fmnist_edge"), f"{path.parent.name}/{path.name}"
+    if bench is None:
+        return None, f"{name}: missing or damaged"
+    if "features" not in bench["machine"]:
+        return None, f"{name}: from an older fmnist-edge (CPU features named otherwise); run it again"
+    return bench, None
+
+
 def load_devices(folder: Path, host_results: Path | None) -> list[dict]:
-    """Each device: device.json, plus its benchmark report and evaluate/doctor output when it ran."""
+    """Each device: device.json, plus its benchmark report and evaluate output when it ran."""
     found = []
     if host_results and (host_results / "benchmark.json").is_file():
-        bench = read_json(host_results / "benchmark.json")
-        if bench and "fmnist_edge" in bench:
-            found.append({"name": HOST, "emulated": False, "status": "ok", "bench": bench["fmnist_edge"]})
+        bench, reason = benchmark(host_results / "benchmark.json")
+        found.append(
+            {"name": HOST, "emulated": False, "status": "error" if reason else "ok", "reason": reason}
+        )
+        found[-1]["bench"] = bench
     for summary in sorted(folder.glob("*/device.json")):
         device = read_json(summary) or {
             "name": summary.parent.name,
@@ -44,39 +59,32 @@ def load_devices(folder: Path, host_results: Path | None) -> list[dict]:
             "reason": f"{summary}: unreadable",
         }
         if device.get("status") == "ok":
-            bench = read_json(summary.parent / "benchmark.json") or {}
-            device["bench"] = bench.get("fmnist_edge")
+            device["bench"], reason = benchmark(summary.parent / "benchmark.json")
             device["evaluate"] = read_json(summary.parent / "evaluate.json")
-            device["doctor"] = read_json(summary.parent / "doctor.json")
-            if device["bench"] is None:
-                device.update(status="error", reason=f"{summary.parent}/benchmark.json: missing or damaged")
+            if reason:
+                device.update(status="error", reason=reason)
         found.append(device)
     return found
 
 
 def fingerprint(device: dict) -> list[str]:
-    """name, status, CPU, arch, cores, clock, temperature, OS, Python, engines, emulated, install."""
+    """name, status, CPU and features, arch, cores, clock, OS and Python, engines, emulated, install:
+    from the fingerprint its benchmark run took (runtime/machine.py, the doctor's too)."""
     if device["status"] != "ok":
-        return [device["name"], f"failed: {device['reason']}"] + [""] * 9
-    machine, doctor = device["bench"]["machine"], (device.get("doctor") or {}).get("machine", {})
+        return [device["name"], f"failed: {device['reason']}"] + [""] * 8
+    machine = device["bench"]["machine"]
     libraries = machine["libraries"]
-    engines = ", ".join(f"{n} {libraries[n]}" for n in ("ai-edge-litert", "onnxruntime") if n in libraries)
-    mhz = "/".join(str(doctor.get(k) or DASH) for k in ("mhz", "max_mhz"))
-    clock = f"{doctor.get('governor') or DASH}, {mhz} MHz"
-    heat = DASH if doctor.get("temperature_c") is None else f"{doctor['temperature_c']:.0f} C"
-    if doctor.get("throttled"):
-        heat += f", throttled {doctor['throttled']}"
+    names = ("ai-edge-litert", "onnxruntime", "onnxruntime-web")
+    engines = ", ".join(f"{n} {libraries[n]}" for n in names if libraries.get(n))
     install = f"{device['install_seconds']:.0f} s" if "install_seconds" in device else DASH
     cold = next((r for r in device["bench"]["cold_start"] if r["process"] == "predict-cli"), {})
-    features = " ".join(doctor.get("features") or machine["vector"]) or DASH
     return [
         device["name"],
         "ok",
-        f"{doctor.get('cpu') or machine['cpu']}: {features}",
+        f"{machine['cpu']}: {' '.join(machine['features']) or DASH}",
         machine["arch"],
         str(machine["usable_cores"]),
-        clock,
-        heat,
+        clock_text(machine),
         f"{machine['os']}, Python {machine['python']}",
         engines or DASH,
         "yes" if device["emulated"] else "no",
@@ -155,9 +163,9 @@ def markdown(devices: list[dict]) -> str:
     lines = [
         "# fmnist-edge on every device",
         "",
-        "| device | status | CPU: int8 features | arch | cores | governor, clock | temperature | OS | "
+        "| device | status | CPU: features | arch | cores | clock | OS | "
         "engines | emulated | install; predict CLI cold start |",
-        "|:--|" + ":--|" * 10,
+        "|:--|" + ":--|" * 9,
     ]
     lines += ["| " + " | ".join(fingerprint(d)) + " |" for d in devices]
     for metric in METRICS:
@@ -217,7 +225,7 @@ def host_and_device(artifacts: Path, folder: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m device.report", description=__doc__.splitlines()[0])
+    parser = cli.parser("python -m device.report", __doc__)
     parser.add_argument("--devices", type=Path, default=RESULTS, help="folder of device results")
     parser.add_argument(
         "--host",
@@ -225,14 +233,17 @@ def main(argv: list[str] | None = None) -> int:
         default=RESULTS.parent,
         help="folder of this host's `make bench` results (default: benchmarks/results)",
     )
-    args = parser.parse_args(argv)
+    return cli.run(report, parser, argv)
+
+
+def report(args) -> int:
+    if not args.devices.is_dir():
+        raise ToolkitError(
+            args.devices, "no such folder; run `make device-check` or `make bench-device` first"
+        )
     devices = load_devices(args.devices, args.host)
     if not devices:
-        print(
-            f"error: {args.devices}: no device results; run `make device-check` or `make bench-device`",
-            file=sys.stderr,
-        )
-        return 1
+        raise ToolkitError(args.devices, "no device results; run `make device-check` or `make bench-device`")
     text = markdown(devices)
     with atomic_path(args.devices / "report.md") as tmp:
         tmp.write_text(text)

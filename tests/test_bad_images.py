@@ -338,7 +338,7 @@ def test_whole_corpus_through_the_cli(corpus, artifacts, capsys):
             label = CLASSES[predictor.classify(read_image(path))[0]]
             handled += [case.name] if printed.get(str(path), "").startswith(label + " ") else []
         else:
-            mine = [e for e in errors if e.startswith(f"{path}: ")]
+            mine = [e for e in errors if e.startswith(f"error: {path}: ")]
             reason = case.cli_error or case.error
             handled += [case.name] if len(mine) == 1 and re.search(reason, mine[0]) else []
     assert len(errors) == sum(case.error is not None for case in CORPUS), result.stderr

@@ -170,7 +170,7 @@ def outcome(result: subprocess.CompletedProcess | None, path: Path, expected: st
         return "hung (timeout)"
     if result.returncode < 0:
         return f"killed by signal {-result.returncode}"
-    lines = result.stderr.strip().splitlines()
+    lines = [line.removeprefix("error: ") for line in result.stderr.strip().splitlines()]  # CLI's prefix
     if result.returncode == 0:
         return "loaded" if expected is None else f"loaded, but should be refused ({expected})"
     if "Traceback" in result.stderr or len(lines) != 1:
@@ -259,7 +259,7 @@ def test_one_changed_byte_is_refused_with_the_checksum_message(artifacts_copy, i
     assert refused.value.path == str(path)
     result = run_cli("runtime.predict", "--artifacts", artifacts_copy, "--model", name, image, check=False)
     assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr.strip().splitlines() == [str(refused.value)]
+    assert result.stderr.strip().splitlines() == [f"error: {refused.value}"]
 
 
 def test_evaluate_refuses_every_tampered_variant(artifacts_copy):

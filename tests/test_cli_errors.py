@@ -13,18 +13,23 @@ ENTRY_POINTS = {
     "export": ["--model", f"{MISSING}/model.keras"],
     "export.sweep": ["--artifacts", MISSING],
     "runtime.evaluate": ["--artifacts", MISSING],
+    "runtime.predict": ["--artifacts", MISSING, "shirt.png"],
     "device.bundle": ["--artifacts", MISSING, "--out", f"{MISSING}/dist"],
     "device.emulated": None,  # builds an arm64 root before it reads the export
     "device.ssh": None,  # reads nothing before it reaches a host
     "device.sizes": None,  # builds bundles for every target first
+    "runtime.doctor": ["--artifacts", MISSING],
+    "device.report": ["--devices", MISSING],
     "benchmarks.photos": ["--artifacts", MISSING],
+    "benchmarks.micro": ["--artifacts", MISSING, "--out", f"{MISSING}/out", "--build", f"{MISSING}/build"],
+    "benchmarks.micro_cnn": None,  # trains before it writes
     "benchmarks.train_speed": None,
 }
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_a_bad_option_is_a_usage_error(entry, tmp_path):
-    done = run_cli(entry, "--no-such-option", check=False, cwd=tmp_path)
+    done = run_cli(entry, *(ENTRY_POINTS[entry] or []), "--no-such-option", check=False, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert (
         done.stderr.startswith("usage: python -m ")

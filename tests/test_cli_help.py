@@ -13,6 +13,7 @@ DEFAULTS = {  # cli -> option -> how its help states the default
         "--epochs": f"(default: {RECIPE.epochs})",
         "--batch-size": f"(default: {RECIPE.batch_size})",
         "--seed": f"(default: {RECIPE.seed})",
+        "--prune": "(default: none)",
         "--out": "(default: artifacts)",
     },
     "export": {

@@ -196,7 +196,7 @@ def test_a_failing_device_is_a_row_with_its_reason(ran, alias, reason):
     device = rows(out)[alias]
     assert device["status"] == "error" and device["reason"].startswith(reason), device
     assert sorted(p.name for p in (out / alias).iterdir()) == ["device.json"]
-    assert f"{alias}: failed: {device['reason']}\n" in done.stderr
+    assert f"error: {alias}: {device['reason']}\n" in done.stderr
 
 
 def test_report_merges_the_devices_with_the_failures_as_rows(ran, tmp_path):
@@ -234,7 +234,8 @@ def test_a_silent_host_times_out_as_a_row(sshd, artifacts, tmp_path):
         (["pi@pi4", "me@pi4"], "error: HOSTS names pi4 more than once"),
     ],
 )
-def test_hosts_empty_or_malformed_is_one_line(hosts, line, tmp_path):
+def test_hosts_empty_or_malformed_is_a_usage_error(hosts, line, tmp_path):
     done = bench_device(*hosts, "--out", tmp_path / "out")
-    assert done.returncode == 2 and done.stderr.startswith(line) and done.stderr.count("\n") == 1
+    assert done.returncode == 2 and done.stderr.startswith("usage: python -m device.ssh")
+    assert done.stderr.splitlines()[-1].startswith(f"python -m device.ssh: {line}")
     assert not (tmp_path / "out").exists()

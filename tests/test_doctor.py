@@ -9,7 +9,8 @@ import platform
 import pytest
 
 from runtime.choice import choose
-from runtime.doctor import X86_FEATURES, cpu_name, features, recommend
+from runtime.doctor import recommend
+from runtime.machine import X86_FEATURES, clock_text, cpu_name, describe, features, fingerprint
 from runtime.manifest import MANIFEST, Manifest
 from runtime.variants import VARIANTS
 from tests.conftest import RUNNABLE, run_cli, run_python
@@ -37,9 +38,36 @@ def test_measures_every_variant_and_recommends_from_the_figures(artifacts):
     assert chosen["throughput"] == max(rows, key=lambda n: rows[n]["images_per_second"])
 
 
-def test_the_text_names_the_cpu_and_both_recommendations(artifacts):
+def test_the_text_names_the_machine_and_both_recommendations(artifacts):
+    """The lines the benchmark report starts with, then the figures; no placeholder for what /sys
+    does not show (the clock is 'unknown' once, here in a VM)."""
     text = run_cli("runtime.doctor", "--artifacts", artifacts, "--seconds", "0.4").stdout
-    assert text.startswith("cpu ") and "for latency:" in text and "for throughput:" in text
+    lines = describe(fingerprint())
+    assert text.splitlines()[1 : len(lines)] == lines[1:]  # all but the date, which may have turned
+    assert "for latency:" in text and "for throughput:" in text and " - " not in text
+
+
+@pytest.mark.parametrize(
+    ("clock", "text"),
+    [
+        ({}, "unknown"),
+        ({"mhz": 1800}, "1800 MHz"),
+        ({"max_mhz": 2400, "temperature_c": 51.2}, "at most 2400 MHz, 51 C"),
+        (
+            {
+                "governor": "ondemand",
+                "mhz": 1500,
+                "max_mhz": 1800,
+                "temperature_c": 61.0,
+                "throttled": "0x50000",
+            },
+            "governor ondemand, 1500 of 1800 MHz, 61 C, throttled 0x50000",
+        ),
+    ],
+)
+def test_the_clock_says_what_is_known_and_unknown_once(clock, text):
+    blank = dict.fromkeys(("governor", "mhz", "max_mhz", "temperature_c", "throttled"))
+    assert clock_text(blank | clock) == text
 
 
 def test_imports_no_tensorflow(artifacts):

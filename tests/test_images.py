@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 
 import runtime
 from runtime.errors import ImageError
-from runtime.images import MAX_PIXELS, prepare, read_image
+from runtime.images import MAX_PIXELS, prepare, read_image, read_images
 from tests.conftest import RUNNABLE
 
 
@@ -45,6 +45,41 @@ def test_test_images_saved_as_png_are_bit_identical_and_predict_the_same(test_se
     for name in RUNNABLE:
         predictor = runtime.load(artifacts, variant=name)
         assert np.array_equal(predictor.predict(from_files), predictor.predict(images)), name
+
+
+@pytest.mark.parametrize("invert", [None, False, True])
+def test_a_chunk_of_files_gives_what_each_file_gives_alone(test_set, tmp_path, invert):
+    """read_images (a folder, a chunk at a time) against read_image file by file: the same inputs
+    bit for bit, Fashion-MNIST's unchanged, and each failure in its place."""
+    images = test_set[0][:300]
+    paths = []
+    for i, x in enumerate(images):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(x).save(paths[-1])
+    odd = {  # position: an image that is no Fashion-MNIST one, or no image
+        3: Image.fromarray(255 - images[3]),  # dark on light: framed, not taken as it is
+        7: Image.fromarray(images[7] // 20),  # black border, but too dim to stand out
+        11: reference_object(),  # larger: trimmed and fitted
+        12: Image.fromarray(np.dstack([images[12]] * 3)),  # grey as RGB: the same as grey
+    }
+    for i, image in odd.items():
+        image.save(paths[i])
+    (tmp_path / "notes.png").write_text("not an image")
+    paths[5], paths[250] = str(tmp_path / "notes.png"), str(tmp_path / "missing.png")
+    framed, failed = read_images(paths, invert)
+    expected, errors = [], {}
+    for i, path in enumerate(paths):
+        try:
+            expected.append(read_image(path, invert))
+        except ImageError as e:
+            errors[i] = str(e)
+    assert {i: str(e) for i, e in failed.items()} == errors
+    assert framed.dtype == np.uint8 and np.array_equal(framed, np.stack(expected))
+    if invert is not True:  # Fashion-MNIST's own images come back as they are
+        kept = [i for i in range(len(paths)) if i not in errors and i not in odd]
+        assert np.array_equal(np.stack([read_image(paths[i]) for i in kept]), images[kept])
+    refused = {None: [5, 7, 250], False: [3, 5, 7, 250]}  # --no-invert: 3's object is dark
+    assert sorted(errors) == refused[invert] if invert in refused else {5, 250} <= set(errors)
 
 
 def test_photo_like_copies_keep_their_class(test_set, artifacts, tmp_path):

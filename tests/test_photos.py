@@ -109,8 +109,8 @@ def test_cli_options_reach_the_preprocessing(artifacts, tmp_path):
     assert read_image(dark_on_white, invert=True).max() == 255
     refused = run_cli("runtime.predict", "--artifacts", artifacts, "--no-invert", dark_on_white, check=False)
     assert refused.returncode == 1 and refused.stderr.strip() == (
-        f"{dark_on_white}: nothing stands out from the background: the image is lighter than it by 0 grey "
-        "levels at most"
+        f"error: {dark_on_white}: nothing stands out from the background: the image is lighter than "
+        "it by 0 grey levels at most"
     )
     for options in (["--invert"], ["--no-fit"], []):
         result = run_cli("runtime.predict", "--artifacts", artifacts, *options, dark_on_white)

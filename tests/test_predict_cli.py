@@ -102,9 +102,9 @@ def test_bad_images_are_reported_and_the_others_still_predicted(artifacts, photo
     assert result.returncode == 1
     assert [line.split(": ")[0] for line in result.stdout.splitlines()] == [str(paths[0]), str(paths[1])]
     assert problems(result) == [
-        f"{tmp_path / 'missing.png'}: no such file or directory",
-        f"{tmp_path / 'fake.png'}: a text file, not an image",
-        f"{tmp_path / 'empty'}: no images in this folder or below (looked for "
+        f"error: {tmp_path / 'missing.png'}: no such file or directory",
+        f"error: {tmp_path / 'fake.png'}: a text file, not an image",
+        f"error: {tmp_path / 'empty'}: no images in this folder or below (looked for "
         ".png .jpg .jpeg .gif .bmp .tif .tiff .webp .ppm .pgm .pbm)",
     ]
 
@@ -124,6 +124,23 @@ def test_bad_images_are_reported_and_the_others_still_predicted(artifacts, photo
 def test_usage_errors_exit_2(args, message):
     result = run_cli("runtime.predict", *args, check=False)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_without_the_first_default_the_next_published_variant_runs_and_says_so(artifacts_copy, photos):
+    """An int8 gate that failed leaves tflite-int8 unpublished: predict still runs, without --model."""
+    manifest = artifacts_copy / MANIFEST
+    data = json.loads(manifest.read_text())
+    data["artifacts"] = [entry for entry in data["artifacts"] if entry["variant"] != "tflite-int8"]
+    manifest.write_text(json.dumps(data))
+    result = run_cli("runtime.predict", "--artifacts", artifacts_copy, "--json", photos[1][0])
+    assert json.loads(result.stdout)["variant"] == "onnx-int8"
+    assert problems(result) == ["note: tflite-int8 is not published here; running onnx-int8"]
+
+
+def test_help_names_every_model_file_the_runtime_runs():
+    """From the registry: generated C runs too."""
+    result = run_cli("runtime.predict", "--help")
+    assert "or a model file (.c, .onnx, .tflite)" in " ".join(result.stdout.split())
 
 
 def tampered(artifacts_copy):
@@ -153,7 +170,7 @@ def test_model_problems_are_one_line_exit_1(artifacts_copy, photos, arguments, r
     result = run_cli("runtime.predict", *arguments(artifacts_copy), photos[1][0], check=False)
     lines = problems(result)
     assert result.returncode == 1 and result.stdout == ""
-    assert len(lines) == 1 and reason in lines[0] and "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: ") and reason in lines[0], result.stderr
 
 
 def test_closed_output_pipe_ends_quietly(artifacts, photos):

@@ -2,13 +2,17 @@
 the ones refused with one line; `--json` records every input in order; `--workers` changes nothing
 but the speed. All on tiny models built without TensorFlow."""
 
+import hashlib
 import json
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
 
 from runtime.dataset import CLASSES
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
+from tests.test_bad_images import UNPRIVILEGED
 from tests.tiny import TinyModel
 
 
@@ -64,13 +68,15 @@ def test_class_names_from_a_labels_file(tmp_path, pngs):
     labels.write_text("cat\ndog\n")
     wrong = predict("--model", path, "--classes", labels, paths[0])
     assert wrong.returncode == 1 and wrong.stdout == ""
-    assert wrong.stderr == f"{path}: gives 5 class scores, but 2 class names were given\n"
+    assert wrong.stderr == f"error: {path}: gives 5 class scores, but 2 class names were given\n"
 
 
 def test_top_k_beyond_the_class_count_is_a_usage_error(tiny_models, pngs):
     result = predict("--model", tiny_models["tflite-float32"], "--top-k", "11", pngs[0][0])
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr == "error: --top-k 11 is more than the model's 10 classes\n"
+    assert result.stderr.splitlines()[-1] == (
+        "python -m runtime.predict: error: --top-k 11 is more than the model's 10 classes"
+    )
 
 
 def two_inputs(path):
@@ -99,7 +105,7 @@ def test_models_that_cannot_classify_these_images_are_one_line(tmp_path, pngs, c
     )
     result = predict("--model", path, pngs[0][0])
     assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr.startswith(f"{path}: {reason}") and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(f"error: {path}: {reason}") and len(result.stderr.splitlines()) == 1
 
 
 def test_json_has_one_record_per_input_in_order_failures_included(tiny_models, tmp_path, pngs):
@@ -115,20 +121,43 @@ def test_json_has_one_record_per_input_in_order_failures_included(tiny_models, t
     assert records[1]["error"] == "no such file or directory"
     assert all(r["variant"] == "tiny_int8.tflite" for r in records)
     assert result.stderr.splitlines() == [
-        f"{missing}: no such file or directory",
-        f"{text}: {records[3]['error']}",
+        f"error: {missing}: no such file or directory",
+        f"error: {text}: {records[3]['error']}",
     ]
 
 
 def test_workers_give_the_same_records_in_the_same_order(tiny_models, test_set, tmp_path):
+    """Three chunks of 250 with a damaged file, then a folder that cannot be listed, then one more
+    file: each record in its place and the model's own digest, whatever the number of workers (a
+    listing problem among a folder's images once hung the workers)."""
     folder = tmp_path / "many"
-    folder.mkdir()
-    for i, image in enumerate(test_set[0][:600]):  # three chunks of 250
+    (folder / "locked").mkdir(parents=True)
+    for i, image in enumerate(test_set[0][:600]):
         Image.fromarray(image).save(folder / f"{i:04d}.png")
     (folder / "0300.png").write_bytes(b"damaged")
-    runs = [
-        predict("--model", tiny_models["onnx-int8"], "--json", "--workers", w, folder) for w in ("1", "2")
-    ]
+    Image.fromarray(test_set[0][0]).save(folder / "locked" / "unseen.png")
+    model = tiny_models["onnx-int8"]
+    command = [*UNPRIVILEGED, sys.executable, "-m", "runtime.predict", "--model", str(model), "--json"]
+    inputs = [str(folder), str(folder / "0001.png")]
+    (folder / "locked").chmod(0)
+    try:
+        runs = [
+            subprocess.run(
+                [*command, "--workers", w, *inputs], cwd=ROOT, capture_output=True, text=True, timeout=300
+            )
+            for w in ("1", "2")
+        ]
+    finally:
+        (folder / "locked").chmod(0o755)
     assert runs[0].returncode == runs[1].returncode == 1
-    assert runs[0].stdout == runs[1].stdout and len(runs[0].stdout.splitlines()) == 600
-    assert runs[0].stderr == runs[1].stderr
+    assert runs[0].stdout == runs[1].stdout and runs[0].stderr == runs[1].stderr
+    records = [json.loads(line) for line in runs[0].stdout.splitlines()]
+    paths = [str(folder / f"{i:04d}.png") for i in range(600)]
+    assert [r["path"] for r in records] == [*paths, str(folder / "locked"), paths[1]]
+    assert [i for i, r in enumerate(records) if "error" in r] == [300, 600]
+    assert records[600]["error"] == "cannot list it (Permission denied)"
+    assert {r["model_sha256"] for r in records} == {hashlib.sha256(model.read_bytes()).hexdigest()[:12]}
+    assert runs[0].stderr.splitlines() == [
+        f"error: {paths[300]}: {records[300]['error']}",
+        f"error: {folder / 'locked'}: cannot list it (Permission denied)",
+    ]

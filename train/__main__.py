@@ -18,12 +18,14 @@ from train.recipe import Recipe
 def train_cli(args) -> int:
     if args.epochs < 1 or args.batch_size < 1:
         raise cli.UsageError("--epochs and --batch-size must be at least 1")
+    if not 0 <= args.prune < 1:
+        raise cli.UsageError("--prune must be at least 0 and below 1")
     folder = data_dir()
     train_set, test_set = load_split("train", folder), load_split("test", folder)
     with native_stderr_silenced():  # TensorFlow's import prints absl INFO lines
         from train.fit import train  # TensorFlow: only once the flags and the data are good
 
-    recipe = Recipe(args.epochs, args.batch_size, args.seed)
+    recipe = Recipe(args.epochs, args.batch_size, args.seed, prune=args.prune)
     result = train(recipe, train_set, test_set)
     model_path = args.out / "model.keras"
     with atomic_path(model_path) as tmp:
@@ -34,6 +36,7 @@ def train_cli(args) -> int:
             "epochs": recipe.epochs,
             "batch_size": recipe.batch_size,
             "seed": recipe.seed,
+            **({"prune": recipe.prune, "fine_tune_epochs": recipe.fine_tune_epochs} if recipe.prune else {}),
             "seconds": round(result.seconds, 2),
             "accuracy": result.accuracy,
             "model_sha256": sha256_file(model_path),
@@ -70,6 +73,14 @@ def main(argv=None) -> int:
         metavar="N",
         help="seed of the initial weights and the shuffling; the same seed gives the same "
         f"weights (default: {defaults.seed})",
+    )
+    parser.add_argument(
+        "--prune",
+        type=float,
+        default=defaults.prune,
+        metavar="SHARE",
+        help="then set this share of each Dense kernel's weights to zero (the smallest) and fine-tune "
+        f"{defaults.fine_tune_epochs} epochs keeping them zero, for sparse C weights (default: none)",
     )
     parser.add_argument(
         "--out",

@@ -23,9 +23,10 @@ class Trained:
     seconds: float  # of fitting alone
 
 
-def compiled_epoch(model: keras.Model, images: np.ndarray, labels: np.ndarray, batch_size: int):
+def compiled_epoch(model: keras.Model, images: np.ndarray, labels: np.ndarray, batch_size: int, masks=()):
     """epoch(order) -> (mean loss, accuracy): one pass over the images in `order`, in batches,
-    updating the model with its own optimizer and loss, as a single XLA computation."""
+    updating the model with its own optimizer and loss, as a single XLA computation; each
+    (variable, mask) of `masks` is multiplied by its mask after every update (pruned weights stay 0)."""
     x, y = tf.constant(scaled(images)), tf.constant(labels.astype(np.int32))
     loss_fn, optimizer, weights = keras.losses.get(model.loss), model.optimizer, model.trainable_variables
     optimizer.build(weights)
@@ -38,6 +39,8 @@ def compiled_epoch(model: keras.Model, images: np.ndarray, labels: np.ndarray, b
             probabilities = model(xb, training=True)
             loss = tf.reduce_mean(loss_fn(yb, probabilities))  # as compile(loss=...) reduces it
         optimizer.apply(tape.gradient(loss, weights), weights)
+        for variable, mask in masks:
+            variable.assign(variable * mask)
         hits = tf.equal(tf.argmax(probabilities, 1, output_type=tf.int32), yb)
         size = tf.cast(tf.shape(indices)[0], tf.float32)
         return loss * size, tf.reduce_sum(tf.cast(hits, tf.float32))
@@ -59,16 +62,35 @@ def compiled_epoch(model: keras.Model, images: np.ndarray, labels: np.ndarray, b
     return epoch
 
 
-def fit_fast(model: keras.Model, images: np.ndarray, labels: np.ndarray, recipe: Recipe, log) -> None:
-    epoch = compiled_epoch(model, images, labels, recipe.batch_size)
+def fit_fast(
+    model: keras.Model, images: np.ndarray, labels: np.ndarray, recipe: Recipe, log, masks=(), epochs=None
+) -> None:
+    epoch = compiled_epoch(model, images, labels, recipe.batch_size, masks)
     order = np.random.default_rng(recipe.seed)
-    for number in range(1, recipe.epochs + 1):
+    epochs = epochs or recipe.epochs
+    for number in range(1, epochs + 1):
         started = time.perf_counter()
         loss, accuracy = epoch(tf.constant(order.permutation(len(images)).astype(np.int32)))
         log(
-            f"epoch {number}/{recipe.epochs}  loss {float(loss):.4f}  accuracy {float(accuracy):.4f}  "
-            f"{time.perf_counter() - started:.1f} s"
+            f"{'fine-tune ' if masks else ''}epoch {number}/{epochs}  loss {float(loss):.4f}  "
+            f"accuracy {float(accuracy):.4f}  {time.perf_counter() - started:.1f} s"
         )
+
+
+def magnitude_masks(model: keras.Model, sparsity: float) -> list:
+    """(kernel, mask) for each Dense layer, the mask 0 on its `sparsity` smallest weights by magnitude,
+    which it also sets to zero: what pruning keeps through fine-tuning."""
+    masks = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            kernel = layer.kernel.numpy()
+            order = np.argsort(np.abs(kernel), axis=None)
+            mask = np.ones(kernel.size, np.float32)
+            mask[order[: round(sparsity * kernel.size)]] = 0
+            mask = mask.reshape(kernel.shape)
+            layer.kernel.assign(kernel * mask)
+            masks.append((layer.kernel, tf.constant(mask)))
+    return masks
 
 
 def train(recipe: Recipe, train_set, test_set, progress: bool = True) -> Trained:
@@ -87,6 +109,9 @@ def train(recipe: Recipe, train_set, test_set, progress: bool = True) -> Trained
             batch_size=recipe.batch_size,
             verbose=2 if progress else 0,
         )
+    if recipe.prune:
+        masks = magnitude_masks(model, recipe.prune)
+        fit_fast(model, *train_set, recipe, log, masks, recipe.fine_tune_epochs)
     seconds = time.perf_counter() - started
     _, accuracy = model.evaluate(scaled(test_set[0]), test_set[1], batch_size=1000, verbose=0)
     return Trained(model, float(accuracy), seconds)

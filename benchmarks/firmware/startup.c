@@ -1,4 +1,4 @@
-/* Reset and the vector table for the MPS2 boards, and the two semihosting calls the firmware needs
+/* Reset and the vector table for the MPS2 and MPS3 boards, and the two semihosting calls the firmware needs
  * (SYS_WRITE0 to print, SYS_EXIT to end QEMU): no C library start-up code, no newlib I/O. */
 #include <stdint.h>
 
@@ -31,6 +31,10 @@ void stop(int ok)
 void Reset_Handler(void)
 {
     uint32_t *from = __data_load, *to = __data_start;
+#if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
+    *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20; /* CPACR: the FPU and Helium (CP10, CP11) usable */
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
     while (to < __data_end)
         *to++ = *from++;
     for (to = __bss_start; to < __bss_end;)
