@@ -16,7 +16,7 @@ def bench_rows(timings: dict[str, float]) -> dict:
         {"variant": name, "status": "ok", "b1_p50": b1, "peak_bytes": 50_000_000}
         for name, b1 in timings.items()
     ]
-    return {"fmnist_edge": {"machine": {}, "rows": rows, "cold_start": []}}
+    return {"fmnist_edge": {"machine": {"features": []}, "rows": rows, "cold_start": []}}
 
 
 def test_the_rule_picks_a_default_for_every_target_with_results(artifacts_copy, tmp_path):
