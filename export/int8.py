@@ -1,7 +1,7 @@
 """What export needs of the int8 recipes: each quantized variant's calibration images and recipe,
 what its manifest entry records of them, and where to look when the parity gate refuses it."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +9,7 @@ import numpy as np
 from export.layers import hint, layer_report
 from export.recipes import BASELINE_IMAGES, QuantRecipe, calibration_images, chosen_recipes
 from runtime.dataset import scaled
-from runtime.variants import Variant
+from runtime.variants import Precision, Variant
 
 
 @dataclass(frozen=True)
@@ -38,20 +38,26 @@ class Int8Plan:
         self.train_images, self.image_shape = train_images, image_shape
 
     def quantization(self, variant: Variant) -> Quantization:
-        """None for a float variant; for a calibrated one, its format's chosen recipe and that
-        recipe's images, or BASELINE_IMAGES and no recipe for a format with no recipes (your own)."""
-        if not variant.precision.calibrated:
+        """None for a float32 variant; else its format's chosen int8 recipe made for its precision,
+        with that recipe's images when calibrated (BASELINE_IMAGES and no recipe for an int8 variant
+        of a format with no recipes: your own)."""
+        if variant.precision is Precision.FLOAT32:
             return FLOAT
         if variant.format.recipes not in self.chosen:
+            if variant.precision is not Precision.INT8:
+                raise ValueError(f"{variant}: no recipe makes {variant.precision} {variant.format.name}")
             return Quantization(self.images(BASELINE_IMAGES))
         recipe, chosen_by = self.chosen[variant.format.recipes]
+        recipe = replace(recipe, precision=variant.precision)
+        if not variant.precision.calibrated:
+            return Quantization(None, recipe, {"quantization": recipe.summary()})
         return Quantization(
             self.images(recipe.images), recipe, {"quantization": {**recipe.summary(), "chosen_by": chosen_by}}
         )
 
     def hints(self, quantization: Quantization, model, test_images: np.ndarray) -> list[str]:
-        """For a refused variant made by a recipe: the layer whose output differs most from float."""
-        if quantization.recipe is None:
+        """For a refused int8 variant made by a recipe: the layer whose output differs most from float."""
+        if quantization.recipe is None or quantization.recipe.precision is not Precision.INT8:
             return []
         test = scaled(test_images).reshape(len(test_images), *self.image_shape)
         return [hint(layer_report(model, quantization.recipe, quantization.calibration, test))]

@@ -104,11 +104,11 @@ def export_into(
         reference = checked.model.predict(checked.as_input(test_images), batch_size=1000, verbose=0)
     if not is_probability(reference):
         reference = softmax(reference)  # as the runtime does for a model that gives logits
-        say(f"{'keras':<18}gives logits: compared as probabilities (their softmax), as the runtime does")
+        say(f"{'keras':<22}gives logits: compared as probabilities (their softmax), as the runtime does")
     figures = compare(reference, test_labels, reference, time.perf_counter() - started)
     np.savez_compressed(run / "reference.npz", probabilities=reference, labels=test_labels)
     test = TestSet(test_images, test_labels, reference, figures)
-    say(f"{'keras':<18}reference outputs on {len(test_images)} test images, accuracy {figures.accuracy:.4f}")
+    say(f"{'keras':<22}reference outputs on {len(test_images)} test images, accuracy {figures.accuracy:.4f}")
 
     outcomes = [Outcome(Artifact(KERAS_MODEL, FileRecord.of(keras_copy), figures.summary()))]
     job = Job(
@@ -131,7 +131,7 @@ def export_variant(variant: Variant, path: Path, job: Job) -> Outcome | None:
             extra = variant.format.export(model, path, quantization.calibration, quantization.recipe)
             variant.format.describe(path, job.card)  # the class names etc., where its runtime reads them
     except VariantSkipped as e:  # no C compiler here; an op the C generator cannot express
-        say(f"{variant.name:<18}skipped: {e.reason}")
+        say(f"{variant.name:<22}skipped: {e.reason}")
         return None
     except Exception as e:  # converters raise their own types; each means "this model cannot be"
         raise ModelError(job.source.path, f"cannot be exported to {variant}: {refusal(e)}") from None
@@ -145,7 +145,7 @@ def export_variant(variant: Variant, path: Path, job: Job) -> Outcome | None:
         violations += job.plan.hints(quantization, model, job.test.images)
     verdict = "FAIL " + ", ".join(violations) if violations else "ok"
     say(
-        f"{variant.name:<18}{path.stat().st_size / 1024:7.1f} KiB  accuracy {figures.accuracy:.4f}"
+        f"{variant.name:<22}{path.stat().st_size / 1024:7.1f} KiB  accuracy {figures.accuracy:.4f}"
         f"  agreement {figures.agreement:.4f}  max_abs_diff {figures.max_abs_diff:.1e}"
         f"  ({time.perf_counter() - started:.1f} s)  {verdict}"
     )

@@ -17,7 +17,8 @@ class Predictor:
 
     Safe to share between threads (the engine serialises what must be serialised). uint8 pixels go
     through one 256-entry table holding the model input for each pixel value (pixels / 255, quantized
-    for an int8 input), so every quantization is the same one lookup. A model that returns logits
+    for an int8 or int16 input), so every quantization is the same one lookup; an 8-bit output goes
+    back through a 256-entry table too, a 16-bit one by arithmetic (to_scores). A model that returns logits
     (found at load: its output on a probe image is not a probability vector) gets a softmax.
 
     `source` is what it runs: a manifest's verified Artifact (then `artifact` and `variant` say which),
@@ -67,7 +68,7 @@ class Predictor:
         if not len(x):
             return np.zeros((0, self.engine.classes), np.float32)
         y = self.engine.run(to_layout(self.engine, x))
-        y = self.scores.take(y) if self.scores is not None else y.astype(np.float32, copy=False)
+        y = self.scores.take(y) if self.scores is not None else to_scores(self.engine, y)
         return softmax(y) if self.logits else y
 
     def classify(self, images) -> np.ndarray:
@@ -101,11 +102,20 @@ def to_layout(engine: Engine, x: np.ndarray) -> np.ndarray:
 def score_table(engine: Engine) -> np.ndarray | None:
     """For an int8/uint8 output, the float32 value of each of its 256 codes at index code mod 256
     (take() reaches it from int8 codes too: negative indices count from the end); else None."""
-    if engine.output_quant is None:
+    if engine.output_quant is None or engine.output_dtype.itemsize != 1:
         return None
     scale, zero_point = engine.output_quant
     codes = np.arange(256, dtype=np.uint8).view(engine.output_dtype)
     return (codes.astype(np.float32) - zero_point) * np.float32(scale)
+
+
+def to_scores(engine: Engine, y: np.ndarray) -> np.ndarray:
+    """A float output as float32; a 16-bit one (int16x8) dequantized plainly, (code - zero_point) *
+    scale: a table of its 65,536 codes would cost more to read than the arithmetic on ten scores."""
+    if engine.output_quant is None:
+        return y.astype(np.float32, copy=False)
+    scale, zero_point = engine.output_quant
+    return (y.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
 
 
 def is_probability(rows: np.ndarray) -> bool:

@@ -196,11 +196,13 @@ def test_the_chart_draws_each_latency_to_its_scale(smoke, saved):
     with Image.open(smoke[0] / "report.png") as picture:
         assert picture.format == "PNG" and picture.size == (WIDTH, HEIGHT)
         left = np.asarray(picture.convert("RGB"))[:, : WIDTH // 2]
-    length = {name: np.count_nonzero((left == PALETTE[i]).all(axis=2)) for i, name in enumerate(SUBJECTS)}
+    bars = {name: (left == PALETTE[i]).all(axis=2) for i, name in enumerate(SUBJECTS)}
+    length = {name: np.count_nonzero(bar) for name, bar in bars.items()}
     by_bar = sorted(SUBJECTS, key=length.get)
     assert by_bar[-1] == "keras" and all(length[name] > 0 for name in SUBJECTS), length
+    reach = {name: int(np.flatnonzero(bar.any(axis=0)).max()) for name, bar in bars.items()}  # its end
     fastest = min(RUNNABLE, key=lambda n: rows[n]["b1_p50"])
-    assert length[fastest] == min(length.values()), (length, fastest)
+    assert reach[fastest] <= min(reach.values()) + 3, (reach, fastest)  # the bare marker may cover 3 px
 
 
 def test_the_chart_keeps_its_legend_inside(smoke):

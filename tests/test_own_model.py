@@ -29,7 +29,7 @@ from device.wheels import ENGINES, bundled
 from runtime.dataset import CLASSES, load_split
 from runtime.files import sha256_file
 from runtime.manifest import MANIFEST, Manifest
-from runtime.parity import Figures
+from runtime.parity import Figures, io_dtypes
 from runtime.variants import VARIANTS
 from tests.conftest import ROOT, RUNNABLE, manifest_entries, run_cli
 
@@ -122,6 +122,7 @@ def test_a_cnn_passes_the_gate_in_every_variant(cnn, cnn_export):
             0,
             entry["per_class_accuracy"],
             np.arange(0),
+            io_dtypes(runtime.load(out, entry["variant"])),
         )
         assert VARIANTS[entry["variant"]].tolerance.violations(figures, keras_accuracy) == [], entry[
             "variant"

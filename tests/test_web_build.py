@@ -20,6 +20,7 @@ def test_the_page_holds_the_engine_and_the_onnx_variants_it_checks(site, artifac
     manifest = json.loads((artifacts / "manifest.json").read_text())
     onnx = {e["variant"]: e for e in manifest["artifacts"] if e["format"] == "onnx"}
     assert [v["variant"] for v in variants(site)] == ["onnx-int8", "onnx-float32"]  # int8 is the default
+    assert {"onnx-float16", "onnx-dynamic"} <= set(onnx)  # the other precisions stay off the page
     for variant in variants(site):
         assert variant["sha256"] == onnx[variant["variant"]]["sha256"] == sha256_file(site / variant["path"])
     site_json = json.loads((site / "site.json").read_text())

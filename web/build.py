@@ -56,13 +56,16 @@ def engine_folder(node_modules: Path) -> tuple[Path, str]:
     return package / "dist", version
 
 
+PAGE_PRECISIONS = (Precision.INT8, Precision.FLOAT32)  # int8 the default: a quarter of the download
+
+
 def onnx_artifacts(manifest: Manifest) -> list[Artifact]:
-    """The manifest's ONNX artifacts, int8 first (the page's default: a quarter of the download,
-    the same classes), each checksum-checked."""
-    found = [a for a in manifest.artifacts if a.format == ONNX]
+    """The manifest's int8 and float32 ONNX artifacts, int8 first, each checksum-checked (the other
+    precisions add no choice a person needs in a browser, and onnx-dynamic has a fixed batch)."""
+    found = [a for a in manifest.artifacts if a.format == ONNX and a.variant.precision in PAGE_PRECISIONS]
     if not found:
         raise BuildError(manifest.path, "has no ONNX variant for the page; run `make export`")
-    return [a.verify() for a in sorted(found, key=lambda a: a.variant.precision != Precision.INT8)]
+    return [a.verify() for a in sorted(found, key=lambda a: PAGE_PRECISIONS.index(a.variant.precision))]
 
 
 def build(artifacts: Path, out: Path, node_modules: Path = ROOT / "node_modules") -> Path:
