@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from export.common import INPUT_NAME
 from export.recipes import BASELINES, QuantRecipe
-from export.tflite import int8_converter, write_saved_model
+from export.tflite import integer_converter, write_saved_model
 from export.tflite_metadata import LABELS, image_classifier, with_metadata
 
 BATCH = 1  # MediaPipe classifies one image per call
@@ -41,7 +41,7 @@ def export_mediapipe(
         converter = tf.lite.TFLiteConverter.from_saved_model(saved)
         if calibration is not None:
             grey = calibration.reshape(*calibration.shape[:3], 1)
-            int8_converter(converter, np.repeat(grey, 3, axis=-1), recipe or BASELINES["tflite"], BATCH)
+            integer_converter(converter, np.repeat(grey, 3, axis=-1), recipe or BASELINES["tflite"], BATCH)
             # MediaPipe takes uint8 or float32 in and out, not int8
             converter.inference_input_type = converter.inference_output_type = tf.uint8
         Path(filepath).write_bytes(converter.convert())

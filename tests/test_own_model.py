@@ -217,14 +217,13 @@ def test_your_mediapipe_files_name_your_classes(five_export, test_set):
     the gate's run in MediaPipe (a logits model: MediaPipe passes the logits on)."""
     if importlib.util.find_spec("mediapipe") is None:
         pytest.skip("MediaPipe Tasks is not installed here (dev group)")
-    from export.made_for import GATE_IMAGES
     from runtime.engines.mediapipe import MediaPipeEngine
 
     manifest = Manifest(five_export[0] / MANIFEST)
     trouser = np.repeat(test_set[0][test_set[1] == 1][0][..., None], 3, axis=-1)
     for variant in (v for v in VARIANTS.values() if v.format.made_for):
         artifact = manifest.artifact(variant)
-        assert artifact.facts[variant.format.made_for.name]["top1_equal"] == GATE_IMAGES
+        assert artifact.facts[variant.format.made_for.name]["top1_equal"] == len(test_set[1])
         with zipfile.ZipFile(artifact.path) as packed:
             assert packed.read("labels.txt").decode().splitlines() == FIVE
         with closing(MediaPipeEngine(artifact.path, threads=1)) as engine:
