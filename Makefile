@@ -18,7 +18,7 @@ DEVICE_PACKAGES := debootstrap qemu-user-static binfmt-support openssh-server op
 EXPORTED := test -f $(ARTIFACTS)/manifest.json || $(MAKE) train export
 
 .PHONY: setup data device-tools micro-tools web-tools train export evaluate predict test test-fast bench bench-train \
-	bench-photos quant-report micro bundle bundle-sizes device-check bench-device report web serve-web bench-web lint clean
+	bench-photos quant-report micro npu bundle bundle-sizes device-check bench-device report web serve-web bench-web lint clean
 
 setup: $(STAMP) data
 
@@ -112,9 +112,10 @@ bench-device: setup
 	$(PY) -m device.ssh $(HOSTS) --artifacts $(ARTIFACTS) $(if $(ENGINE),--engine $(ENGINE)) \
 		$(if $(SMOKE),--smoke) $(if $(SSH_CONFIG),--ssh-config $(SSH_CONFIG))
 
-# Every device's results side by side: benchmarks/results/devices/report.{md,png}
+# Every device's results side by side: benchmarks/results/devices/report.{md,png}; then the one table to
+# choose from, every variant on every target with results and the default per target: benchmarks/results/choice.md
 report: setup
-	$(PY) -m device.report
+	$(PY) -m device.report; status=$$?; $(PY) -m device.choice --artifacts $(ARTIFACTS) && exit $$status
 
 # The generated C models (the tutorial's, a small CNN in ARTIFACTS/cnn, the tutorial's pruned to 50% in
 # ARTIFACTS/pruned; each made the first time) on emulated Cortex-M55/M4/M3 boards (QEMU) and sized for a
@@ -125,6 +126,12 @@ micro: setup micro-tools
 	@test -f $(ARTIFACTS)/cnn/manifest.json || $(PY) -m benchmarks.micro_cnn --out $(ARTIFACTS)/cnn
 	@test -f $(ARTIFACTS)/pruned/manifest.json || $(MAKE) train export ARTIFACTS=$(ARTIFACTS)/pruned PRUNE=0.5
 	$(PY) -m benchmarks.micro --artifacts $(ARTIFACTS) --out benchmarks/results
+
+# The TFLite Micro variants compiled by Vela for Ethos-U55/U65 NPUs, with Vela's estimates (not run): cycles,
+# time, SRAM, flash; into the manifest and benchmarks/results/{npu.json,npu.md}
+npu: setup
+	@$(EXPORTED)
+	$(PY) -m benchmarks.npu --artifacts $(ARTIFACTS) --out benchmarks/results
 
 # The cross compiler, its C library and QEMU (Debian packages), installed here when apt-get is usable.
 MICRO_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm

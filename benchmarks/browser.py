@@ -12,7 +12,6 @@ evaluate.json and report.md in benchmarks/results/devices/browser/ for `make rep
 the browser beside the other devices (a run that cannot happen is a device with its reason).
 """
 
-import argparse
 import json
 import platform
 import statistics
@@ -25,12 +24,12 @@ import numpy as np
 import runtime
 from benchmarks.table import rate, seconds, size
 from device.board import RESULTS
+from runtime import cli
 from runtime.dataset import load_split
 from runtime.errors import ModelError, ToolkitError, one_line
 from runtime.files import write_json
 from runtime.machine import fingerprint
-from runtime.manifest import MANIFEST
-from web.build import read_manifest
+from runtime.manifest import MANIFEST, Manifest
 from web.build import size as folder_size
 from web.chromium import chromium, encoded, load, predict, served, unavailable
 
@@ -153,7 +152,7 @@ def variant_row(browser, url: str, index: int, artifacts: Path, test_set) -> dic
 def measure(artifacts: Path, dist: Path) -> tuple[dict, list[dict], dict]:
     """The browser's machine record, a row per ONNX variant, and the page's facts."""
     site = json.loads((dist / "site.json").read_text())
-    exported = {e["variant"]: e["sha256"] for e in read_manifest(artifacts)["artifacts"]}
+    exported = {a.variant.name: a.file.sha256 for a in Manifest(artifacts / MANIFEST).artifacts}
     for entry in site["variants"]:
         if exported.get(entry["variant"]) != entry["sha256"]:
             raise ModelError(dist / entry["path"], f"not the model of {artifacts / MANIFEST}; run `make web`")
@@ -202,11 +201,15 @@ def failed(out: Path, reason: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.browser", description=__doc__.splitlines()[0])
-    parser.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="exported models")
-    parser.add_argument("--dist", type=Path, default=Path("dist/web"), help="the built page (make web)")
+    parser = cli.parser("python -m benchmarks.browser", __doc__, cli.ARTIFACTS)
+    parser.add_argument(
+        "--dist", type=Path, default=Path("dist/web"), help="the built page (default: dist/web, make web)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / NAME, help="where the device's results go")
-    args = parser.parse_args(argv)
+    return cli.run(bench_browser, parser, argv)
+
+
+def bench_browser(args) -> int:
     reason = unavailable()
     if reason or not (args.dist / "site.json").is_file():
         return failed(args.out, reason or f"{args.dist}: no page here; run `make web`")

@@ -30,9 +30,12 @@ def pytest_configure(config):
     config.stash[STARTED] = time.monotonic()
 
 
+LAST = ("test_keras.py", "test_made_for.py")  # they import TensorFlow (MediaPipe does where it is installed)
+
+
 def pytest_collection_modifyitems(items):
-    """Keras last: once TensorFlow is imported it stays in the process."""
-    items.sort(key=lambda item: item.path.name == "test_keras.py")
+    """Keras and MediaPipe last: once TensorFlow is imported it stays in the process."""
+    items.sort(key=lambda item: item.path.name in LAST)
 
 
 @pytest.fixture(scope="session")

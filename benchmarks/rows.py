@@ -84,6 +84,8 @@ def reference_rows(results: Results) -> list[dict]:
     cases = [(f"bare engine call, {v}", v.name, "bare") for v in runnable()]
     cases += [(f"numpy matmul, batch {b}", "numpy", f"b{b}") for b in (1, *BATCHES)]
     cases += [("Pillow open+decode of one PNG", "pillow", "png")]
+    made_for = [(v.format.made_for.name, v.name) for v in runnable() if v.format.made_for]
+    cases += [(f"{runtime} classify of one image, {name}", runtime, name) for runtime, name in made_for]
     cases += [
         (f"folder of PNGs through the predict CLI, {w} worker{'s' * (w > 1)}", "folder", f"workers-{w}")
         for w in folder_workers(results)

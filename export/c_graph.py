@@ -39,7 +39,6 @@ class Graph:
     layers: list  # Dense, Conv and Pool, in order
     softmax: Softmax
     image: tuple[int, int, int]  # height, width and channels of the input image
-    pixel_scale: float  # the model's input value per pixel level: 1/255 (input 0..1) or 1 (0..255)
 
     @property
     def inputs(self) -> int:
@@ -137,7 +136,7 @@ def read(data: bytes, layers: list[str] = ()) -> Graph:
         raise VariantSkipped(
             f"layer {model.layer_name(last_op)} (op {last}) is last; the C generator needs SOFTMAX there"
         )
-    pixel_scale = input_pixel_scale(model.quantization(model.graph.inputs[0]))
+    check_input(model.quantization(model.graph.inputs[0]))
     layers = []
     for name, op in body:
         activation = getattr(op.builtinOptions, "fusedActivationFunction", 0)
@@ -165,18 +164,18 @@ def read(data: bytes, layers: list[str] = ()) -> Graph:
         last_op.builtinOptions.beta, input_scale[0], classes, float(output_scale[0]), output_zero_point
     )
     height, width, *channels = model.shape(model.graph.inputs[0])[1:]
-    return Graph(layers, softmax, (height, width, *(channels or [1])), pixel_scale)
+    return Graph(layers, softmax, (height, width, *(channels or [1])))
 
 
-def input_pixel_scale(quantization) -> float:
-    """The model's input value per pixel level (1/255 for 0..1 inputs, 1 for 0..255), when its int8
-    input is that value quantized so that q + 128 is the pixel itself; else VariantSkipped."""
+def check_input(quantization) -> None:
+    """The model's int8 input must be its input value of each pixel (pixels / 255 for inputs 0..1,
+    the pixels for 0..255) quantized so that q + 128 is the pixel itself: the C function takes pixels."""
     scale, zero_point = quantization
-    for pixel_scale in (1 / 255, 1.0):
-        values = PIXELS.astype(np.float32) * np.float32(pixel_scale)
+    for white in (1, 255):
+        values = PIXELS.astype(np.float32) * np.float32(white / 255)
         q = np.clip(np.round(values / scale[0]) + zero_point, -128, 127)
         if np.array_equal(q + 128, PIXELS):
-            return pixel_scale
+            return
     raise VariantSkipped(
         f"input quantization (scale {scale[0]:.6g}, zero point {zero_point}) is not pixels - 128; "
         "supported: zero point -128 and scale 1/255 (inputs 0..1) or 1 (0..255), as calibration on "

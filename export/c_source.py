@@ -51,7 +51,6 @@ def header(graph: Graph, scratch: int) -> str:
 #define FMNIST_WIDTH {graph.image[1]}
 #define FMNIST_CHANNELS {graph.image[2]} /* 1: greyscale, 3: RGB (interleaved) */
 #define FMNIST_INPUTS {graph.inputs}
-#define FMNIST_PIXEL_SCALE {graph.pixel_scale!r}f /* the model's input value per pixel level */
 #define FMNIST_CLASSES {classes}
 #define FMNIST_OUTPUT_SCALE {softmax.output_scale!r}f
 #define FMNIST_OUTPUT_ZERO_POINT ({softmax.output_zero_point})

@@ -10,7 +10,7 @@ from export.data import ExportData
 from export.layers import hint, layer_report
 from export.model_source import CheckedModel
 from export.recipes import BASELINE_IMAGES, QuantRecipe, chosen_recipes
-from runtime.variants import Variant
+from runtime.variants import Precision, Variant
 
 
 @dataclass(frozen=True)
@@ -33,22 +33,28 @@ class Int8Plan:
         self.data, self.checked = data, checked
 
     def quantization(self, variant: Variant) -> Quantization:
-        """None for a float variant; for a calibrated one, its format's chosen recipe and that
-        recipe's images (all the data's calibration images, if fewer: the recipe records how many),
-        or BASELINE_IMAGES and no recipe for a format with no recipes (your own)."""
-        if not variant.precision.calibrated:
+        """None for a float32 variant; else its format's chosen int8 recipe made for its precision,
+        with that recipe's images when calibrated (all the data's calibration images, if fewer: the
+        recipe records how many; BASELINE_IMAGES and no recipe for an int8 variant of a format with no
+        recipes: your own)."""
+        if variant.precision is Precision.FLOAT32:
             return FLOAT
         if variant.format.recipes not in self.chosen:
+            if variant.precision is not Precision.INT8:
+                raise ValueError(f"{variant}: no recipe makes {variant.precision} {variant.format.name}")
             return Quantization(self.images(BASELINE_IMAGES))
         recipe, chosen_by = self.chosen[variant.format.recipes]
+        recipe = replace(recipe, precision=variant.precision)
+        if not variant.precision.calibrated:
+            return Quantization(None, recipe, {"quantization": recipe.summary()})
         recipe = replace(recipe, images=min(recipe.images, len(self.data.pool)))
         return Quantization(
             self.images(recipe.images), recipe, {"quantization": {**recipe.summary(), "chosen_by": chosen_by}}
         )
 
     def hints(self, quantization: Quantization, model, test_images: np.ndarray) -> list[str]:
-        """For a refused variant made by a recipe: the layer whose output differs most from float."""
-        if quantization.recipe is None:
+        """For a refused int8 variant made by a recipe: the layer whose output differs most from float."""
+        if quantization.recipe is None or quantization.recipe.precision is not Precision.INT8:
             return []
         test = self.checked.as_input(test_images)
         return [hint(layer_report(model, quantization.recipe, quantization.calibration, test))]

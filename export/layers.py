@@ -105,11 +105,11 @@ def tflite_layers(
     per-op statistics (each averaged over the images)."""
     import tensorflow as tf
 
-    from export.tflite import int8_converter, write_saved_model
+    from export.tflite import integer_converter, write_saved_model
 
     with tempfile.TemporaryDirectory() as saved:
         write_saved_model(model, Path(saved))
-        converter = int8_converter(tf.lite.TFLiteConverter.from_saved_model(saved), calibration, recipe)
+        converter = integer_converter(tf.lite.TFLiteConverter.from_saved_model(saved), calibration, recipe)
         debugger = tf.lite.experimental.QuantizationDebugger(
             converter=converter, debug_dataset=lambda: ([image[np.newaxis]] for image in images)
         )

@@ -1,6 +1,7 @@
-"""Export for TensorFlow Lite Micro: an int8 flatbuffer of batch 1 (no ops for a dynamic batch), the
-smallest tensor arena it runs in, and the same bytes as `model_data.h`/`model_data.c` to compile
-into a firmware (docs/micro.md shows the main.cc around them).
+"""Export for TensorFlow Lite Micro: an integer-only flatbuffer (int8, or int16x8) of batch 1 (no ops
+for a dynamic batch), the smallest tensor arena it runs in, and the same bytes as
+`<model>_data.h`/`<model>_data.c` to compile into a firmware (docs/micro.md shows the main.cc around
+them).
 """
 
 from pathlib import Path
@@ -25,7 +26,7 @@ def export_tflite_micro(
         raise ValueError(f"export_tflite_micro requires the filepath to end with '.tflite'. Got: {filepath}")
     data = micro_tflite_bytes(model, calibration, recipe)
     filepath.write_bytes(data)
-    header, source = filepath.with_name("model_data.h"), filepath.with_name("model_data.c")
+    header, source = (filepath.with_name(f"{filepath.stem}_data{suffix}") for suffix in (".h", ".c"))
     header.write_text(c_header())
     source.write_text(c_array(data, header.name))
     return {"arena_bytes": smallest_arena(data), "companions": [header, source]}
@@ -34,8 +35,9 @@ def export_tflite_micro(
 def micro_tflite_bytes(
     model: keras.Model, calibration: np.ndarray, recipe: QuantRecipe | None = None
 ) -> bytes:
-    """The int8 flatbuffer TFLite Micro runs: input, output and every op int8, batch fixed at 1,
-    calibrated as tflite-int8 is (the same recipe: runtime/variants.py's `converter`)."""
+    """The flatbuffer TFLite Micro runs: input, output and every op integer (int8 unless `recipe`
+    says int16x8), batch fixed at 1, calibrated as tflite-int8 is (the same recipe:
+    runtime/variants.py's `converter`)."""
     return tflite_bytes(model, calibration, recipe, batch=1)
 
 

@@ -46,6 +46,16 @@ class CheckedModel:
         return self.image.values(images).reshape(len(images), *self.image_shape)
 
 
+@dataclass(frozen=True)
+class ModelCard:
+    """What an exported file may say of the model it holds (MediaPipe's metadata does)."""
+
+    name: str  # the Keras model's own name
+    version: str  # the first 12 hex digits of the Keras file's sha256: which model it is
+    classes: list[str]
+    image: ImageInput  # the images it takes, prepared as its data was
+
+
 def tutorial(folder: Path) -> ModelSource:
     """FOLDER/model.keras, after checking that it is the very file train.json describes."""
     figures_path, model_path = folder / "train.json", folder / "model.keras"

@@ -1,6 +1,8 @@
-"""Export to ONNX (opset 17, dynamic batch), float32 or int8 with onnxruntime's static quantizer.
+"""Export to ONNX (opset 17, dynamic batch): float32; float16 weights (export/float16.py); dynamic
+range (int8 weights, activations quantized per call) or int8 with onnxruntime's quantizers.
 
-How int8 is made (calibration, per-channel, QDQ or QOperator, a float head) is a QuantRecipe.
+How a quantized model is made (its precision; calibration, per-channel, QDQ or QOperator, a float
+head) is a QuantRecipe.
 """
 
 import contextlib
@@ -15,7 +17,9 @@ import tf2onnx
 from onnxruntime import quantization
 
 from export.common import INPUT_NAME, calibration_batches, serving_function
+from export.float16 import float16_weights
 from export.recipes import BASELINES, Method, QuantFormat, QuantRecipe
+from runtime.variants import Precision
 
 OPSET = 17
 METHODS = {
@@ -43,20 +47,37 @@ def export_onnx(
     calibration: np.ndarray | None = None,
     recipe: QuantRecipe | None = None,
 ) -> None:
-    """Write `model` to `filepath`; with `calibration` (float32 0..1 images) quantize it to int8 by
-    `recipe` (default: MinMax, per-tensor QDQ)."""
+    """Write `model` to `filepath`, quantized as `recipe` says (float32 without one); int8 needs
+    `calibration` (float32 0..1 images; alone, the baseline's recipe: MinMax, per-tensor QDQ)."""
     if Path(filepath).suffix != ".onnx":
         raise ValueError(f"export_onnx requires the filepath to end with '.onnx'. Got: {filepath}")
-    if calibration is None:
+    if recipe is None and calibration is None:
         onnx.save(float_proto(model), filepath)
         return
+    recipe = recipe or BASELINES["onnx"]
+    if recipe.precision is Precision.FLOAT16:
+        onnx.save(float16_weights(float_proto(model)), filepath)
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        fused = fused_float(model, Path(tmp))
-        quantize_onnx(fused, filepath, calibration, recipe or BASELINES["onnx"])
+        if recipe.precision is Precision.DYNAMIC:
+            quantize_dynamic(model, Path(tmp), filepath)
+        else:
+            quantize_onnx(fused_float(model, Path(tmp)), filepath, calibration, recipe)
 
 
-def float_proto(model: keras.Model) -> onnx.ModelProto:
-    function = serving_function(model)
+def quantize_dynamic(model: keras.Model, folder: Path, filepath: Path) -> None:
+    """int8 weights; each call's activations quantized with one scale for the whole batch, so the
+    model has a fixed batch of 1: an image's answer is then its own (at batch 1,000, 14 of 10,000
+    test images changed class with their batch-mates)."""
+    float_path = folder / "float32.onnx"
+    onnx.save(float_proto(model, batch=1), float_path)
+    quantization.quantize_dynamic(float_path, filepath, weight_type=quantization.QuantType.QInt8)
+    onnx.checker.check_model(onnx.load(filepath), full_check=True)
+
+
+def float_proto(model: keras.Model, batch: int | None = None) -> onnx.ModelProto:
+    """The float32 graph, for any batch size or a fixed `batch`."""
+    function = serving_function(model, batch)
     proto, _ = tf2onnx.convert.from_function(function, input_signature=function.input_signature, opset=OPSET)
     onnx.checker.check_model(proto, full_check=True)
     return proto

@@ -19,7 +19,8 @@ import numpy as np
 from export import VariantSkipped
 from export.data import DataSource, ExportData, export_data
 from export.int8 import Int8Plan, Quantization
-from export.model_source import CheckedModel, ModelSource, load_checked, tutorial
+from export.made_for import run_made_for
+from export.model_source import CheckedModel, ModelCard, ModelSource, load_checked, tutorial
 from runtime.errors import ModelError, one_line
 from runtime.files import sha256_file
 from runtime.inputs import ImageInput, Range
@@ -62,6 +63,10 @@ class Job:
     plan: Int8Plan
     test: TestSet
     verbose: bool
+
+    @property
+    def card(self) -> ModelCard:
+        return ModelCard(self.checked.model.name, self.source.sha256[:12], self.classes, self.image)
 
 
 def export_all(
@@ -112,14 +117,14 @@ def export_into(
         reference = checked.model.predict(checked.as_input(data.gate), batch_size=1000, verbose=0)
     if not is_probability(reference):
         reference = softmax(reference)  # as the runtime does for a model that gives logits
-        say(f"{'keras':<18}gives logits: compared as probabilities (their softmax), as the runtime does")
+        say(f"{'keras':<22}gives logits: compared as probabilities (their softmax), as the runtime does")
     figures = compare(reference, data.labels, reference, time.perf_counter() - started)
     labels = {} if data.labels is None else {"labels": data.labels}
     np.savez_compressed(run / "reference.npz", probabilities=reference, **labels)
     if data.keeps_gate:
         np.savez_compressed(run / GATE, images=data.gate, labels=data.labels)
     test = TestSet(data.gate, data.labels, reference, figures)
-    say(f"{'keras':<18}reference outputs on {len(data.gate)} gate images, accuracy {shown(figures.accuracy)}")
+    say(f"{'keras':<22}reference outputs on {len(data.gate)} gate images, accuracy {shown(figures.accuracy)}")
 
     outcomes = [Outcome(Artifact(KERAS_MODEL, FileRecord.of(keras_copy), figures.summary()))]
     plan = Int8Plan(run.parent, source.sha256, data, checked)
@@ -139,23 +144,28 @@ def export_variant(variant: Variant, path: Path, job: Job) -> Outcome | None:
     try:
         with native_stderr_silenced(not job.verbose):
             extra = variant.format.export(model, path, quantization.calibration, quantization.recipe)
+            variant.format.describe(path, job.card)  # the class names etc., where its runtime reads them
     except VariantSkipped as e:  # no C compiler here; an op the C generator cannot express
-        say(f"{variant.name:<18}skipped: {e.reason}")
+        say(f"{variant.name:<22}skipped: {e.reason}")
         return None
     except Exception as e:  # converters raise their own types; each means "this model cannot be"
         raise ModelError(job.source.path, f"cannot be exported to {variant}: {refusal(e)}") from None
     artifact = recorded(variant, path, extra or {}, quantization)
-    figures = job.test.measure(open_artifact(artifact, 1, job.classes, job.image))
-    artifact = replace(artifact, figures=figures.summary())
-    violations = variant.tolerance.violations(figures, job.test.keras.accuracy)
+    predictor = open_artifact(artifact, 1, job.classes, job.image)
+    figures = job.test.measure(predictor)
+    second = run_made_for(artifact, predictor, job.test, job.verbose)  # in the runtime it is made for
+    artifact = replace(artifact, figures=figures.summary(), facts=artifact.facts | second.facts)
+    violations = variant.tolerance.violations(figures, job.test.keras.accuracy) + list(second.violations)
     if violations:
         violations += job.plan.hints(quantization, model, job.test.images)
     verdict = "FAIL " + ", ".join(violations) if violations else "ok"
     say(
-        f"{variant.name:<18}{path.stat().st_size / 1024:7.1f} KiB  accuracy {shown(figures.accuracy)}"
+        f"{variant.name:<22}{path.stat().st_size / 1024:7.1f} KiB  accuracy {shown(figures.accuracy)}"
         f"  agreement {figures.agreement:.4f}  max_abs_diff {figures.max_abs_diff:.1e}"
         f"  ({time.perf_counter() - started:.1f} s)  {verdict}"
     )
+    if second.summary:
+        say(f"{'':<18}{second.summary}")
     return Outcome(artifact, tuple(violations))
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from export.layers import DEBUG_IMAGES, FLOAT, LayerError, outputs, worst
 from export.layers import rows as layer_rows
 from export.layers import table as layer_table
-from export.recipes import LATENCY_BAND, REPORT, VALIDATION_IMAGES, QuantRecipe
+from export.recipes import REPORT, VALIDATION_IMAGES, QuantRecipe
+from runtime.choice import LATENCY_BAND
 from runtime.files import write_json
 
 TARGET_AGREEMENT = 0.99

@@ -1,4 +1,5 @@
-"""How an int8 variant is made (a QuantRecipe), which recipes the sweep tries, and the rule that picks one.
+"""How a quantized variant is made (a QuantRecipe), which int8 recipes the sweep tries, and the rule that
+picks one. The other precisions of a format follow its int8 recipe (int16x8: its calibration images).
 
 The recipe export publishes for an engine is the one `python -m export.sweep` chose for this very
 model (ARTIFACTS/quant-report/report.json, matched by the model's sha256); without such a report it
@@ -12,14 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime import choice
 from runtime.dataset import scaled
 from runtime.errors import ModelError
+from runtime.variants import Precision
 
 CALIBRATION_SEED = 0
 REPORT_DIR = "quant-report"
 REPORT = "report.json"
 VALIDATION_IMAGES = 10_000  # held-out training images the rule compares candidates on
-LATENCY_BAND = 0.10  # a candidate may be this much slower at batch 1 than the fastest and still win
 
 
 class Method(StrEnum):
@@ -43,6 +45,11 @@ class QuantFormat(StrEnum):
 
 ONNX_ONLY = ("format", "reduce_range", "float_head")
 ENGINE_METHODS = {"onnx": (Method.MINMAX, Method.ENTROPY, Method.PERCENTILE), "tflite": (Method.CONVERTER,)}
+# What each converter makes besides float32 (int16x8 needs TFLite's int16 kernels; onnxruntime has none)
+ENGINE_PRECISIONS = {
+    "onnx": (Precision.FLOAT16, Precision.DYNAMIC, Precision.INT8),
+    "tflite": (Precision.FLOAT16, Precision.DYNAMIC, Precision.INT8, Precision.INT16X8),
+}
 MAX_IMAGES = 60_000 - VALIDATION_IMAGES  # the training set, less the held-out images
 
 
@@ -55,12 +62,19 @@ class QuantRecipe:
     format: QuantFormat = QuantFormat.QDQ
     reduce_range: bool = False  # 7-bit weights (onnxruntime's advice for CPUs without VNNI)
     float_head: bool = False  # the last layer and its softmax stay float: logits keep full precision
+    # What it makes; the calibration choices above matter to a calibrated precision only
+    precision: Precision = Precision.INT8
 
     def __post_init__(self):
         """Refuse a recipe its engine cannot make (a hand-edited report, a typo), naming what can."""
         methods = ENGINE_METHODS.get(self.engine)
         if methods is None:
             raise ValueError(f"unknown engine {self.engine!r}; recipes exist for {', '.join(ENGINE_METHODS)}")
+        made = ENGINE_PRECISIONS[self.engine]
+        if Precision(self.precision) not in made:
+            raise ValueError(f"{self.engine} makes {', '.join(made)}, not {str(self.precision)!r}")
+        if not Precision(self.precision).calibrated:
+            return  # nothing below is used
         if Method(self.method) not in methods:
             raise ValueError(
                 f"{self.engine} calibrates by {', '.join(m.value for m in methods)}, "
@@ -80,7 +94,9 @@ class QuantRecipe:
 
     def summary(self) -> dict:
         """The recipe as JSON (the manifest's "quantization" and the report's rows), with only the
-        choices its engine has."""
+        choices its engine and precision have."""
+        if not Precision(self.precision).calibrated:
+            return {"engine": self.engine, "precision": Precision(self.precision).value}
         return {
             k: v.value if isinstance(v, Enum) else v
             for k, v in asdict(self).items()
@@ -91,7 +107,12 @@ class QuantRecipe:
     def from_summary(cls, data: dict) -> "QuantRecipe":
         known = {f.name for f in fields(cls)}
         recipe = cls(**{k: v for k, v in data.items() if k in known})
-        return replace(recipe, method=Method(recipe.method), format=QuantFormat(recipe.format))
+        return replace(
+            recipe,
+            method=Method(recipe.method),
+            format=QuantFormat(recipe.format),
+            precision=Precision(recipe.precision),
+        )
 
     def label(self) -> str:
         """Short and unique within an engine: '1000 minmax per-channel float-head'."""
@@ -144,14 +165,10 @@ def candidates(engine: str, small: bool = False) -> list[QuantRecipe]:
 
 
 def choose(rows: list[dict]) -> dict:
-    """The rule: the highest agreement on the held-out training images (never the test set, whose
-    figures it reports) among candidates whose batch-1 latency is within LATENCY_BAND of the
-    fastest's; ties go to the faster. Rows carry "validation_agreement" and "b1_seconds"."""
-    if not rows:
-        raise ValueError("no candidates to choose from")
-    fastest = min(row["b1_seconds"] for row in rows)
-    eligible = [row for row in rows if row["b1_seconds"] <= fastest * (1 + LATENCY_BAND)]
-    return max(eligible, key=lambda row: (row["validation_agreement"], -row["b1_seconds"]))
+    """The rule (runtime/choice.py): the highest agreement on the held-out training images (never the
+    test set, whose figures it reports) among candidates whose batch-1 latency is within LATENCY_BAND
+    of the fastest's; ties go to the faster. Rows carry "validation_agreement" and "b1_seconds"."""
+    return choice.choose(rows, lambda row: row["b1_seconds"], lambda row: row["validation_agreement"])
 
 
 def calibration_images(train_images: np.ndarray, count: int) -> np.ndarray:

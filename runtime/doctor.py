@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime import cli
+from runtime.choice import RULE, choose
 from runtime.errors import ToolkitError
 from runtime.loader import load
 from runtime.machine import INT8_DOT, describe, fingerprint
@@ -37,28 +38,31 @@ def timed(call, seconds: float) -> float:
 def measure(artifacts: Path, seconds: float) -> list[dict]:
     """Per runnable variant: batch-1 latency on one thread, img/s at batch 256 on every core."""
     manifest = Manifest(artifacts / MANIFEST)
-    names = [a.variant.name for a in manifest.runnable() if importlib.util.find_spec(a.format.module)]
-    if not names:
+    here = [a for a in manifest.runnable() if importlib.util.find_spec(a.format.module)]
+    if not here:
         raise ToolkitError(manifest.path, "no variant here has its engine installed")
     one = np.zeros((1, *manifest.input.shape), np.uint8)
     many = np.random.default_rng(0).integers(0, 256, (BATCH, *manifest.input.shape), np.uint8)
-    share, cores = seconds / (2 * len(names)), len(os.sched_getaffinity(0))
+    share, cores = seconds / (2 * len(here)), len(os.sched_getaffinity(0))
     rows = []
-    for name in names:
+    for artifact in here:
+        name = artifact.variant.name
         single, every = load(artifacts, name, threads=1), load(artifacts, name, threads=cores)
         rows.append(
             {
                 "variant": name,
                 "b1_seconds": timed(lambda p=single: p.predict(one), share),
                 "images_per_second": BATCH / timed(lambda p=every: p.predict(many), share),
+                "agreement": artifact.figures["agreement"],
             }
         )
     return rows
 
 
 def recommend(rows: list[dict], found: list[str]) -> dict:
-    """The variant for latency and for throughput, each with the figures that chose it."""
-    fast = min(rows, key=lambda r: r["b1_seconds"])
+    """The variant for latency (by the rule of runtime/choice.py) and for throughput, each with the
+    figures that chose it."""
+    fast = choose(rows, lambda r: r["b1_seconds"], lambda r: r["agreement"])
     wide = max(rows, key=lambda r: r["images_per_second"])
     dot = sorted(INT8_DOT & set(found))
     why_int8 = (
@@ -75,7 +79,12 @@ def recommend(rows: list[dict], found: list[str]) -> dict:
 
     return {
         "latency": fast["variant"],
-        "latency_why": why(fast, "b1_seconds", lambda s: f"{s * 1e6:.1f} us", "batch 1, one thread"),
+        "latency_why": why(
+            fast,
+            "b1_seconds",
+            lambda s: f"{s * 1e6:.1f} us",
+            f"batch 1, one thread; agreement {fast['agreement']:.4f}; the rule: {RULE}",
+        ),
         "throughput": wide["variant"],
         "throughput_why": why(
             wide, "images_per_second", lambda v: f"{v:,.0f} img/s", f"batch {BATCH}, every core"
@@ -88,7 +97,7 @@ def text(report: dict) -> str:
     lines = describe(report["machine"])
     for row in report["variants"]:
         lines.append(
-            f"{row['variant']:<16}{row['b1_seconds'] * 1e6:>10.1f} us at batch 1"
+            f"{row['variant']:<22}{row['b1_seconds'] * 1e6:>10.1f} us at batch 1"
             f"{row['images_per_second']:>12,.0f} img/s at batch {BATCH}"
         )
     r = report["recommend"]

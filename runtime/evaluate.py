@@ -114,7 +114,7 @@ def draw(results: list[Result], data: TestSet, classes: list[str], out: Path, ch
     return save_png(chart, out / chart_name)
 
 
-NAME = 19  # columns for a variant's name: the longest, tflite-int8-micro, and a space
+NAME = 22  # columns for a variant's name: the longest, tflite-int16x8-micro, and two spaces
 HEADER = f"{'variant':<{NAME}}{'accuracy':>9}{'agreement':>11}{'max_abs_diff':>14}{'seconds':>9}  verdict"
 
 

@@ -7,7 +7,7 @@ on Fashion-MNIST) it is None, shown as NO_LABELS, and agreement with Keras is wh
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -31,6 +31,7 @@ class Figures:
     seconds: float  # to predict the whole test set
     per_class_accuracy: list[float] | None
     disagreements: np.ndarray  # indices of the images where top-1 differs from Keras
+    io: tuple[str, str] | None = None  # the model's input and output dtypes, as measured
 
     def summary(self) -> dict:
         """The figures a manifest records (without labels, accuracy says so and per class is left out)."""
@@ -65,7 +66,12 @@ def measure(predictor: Predictor, images: np.ndarray, labels: np.ndarray, refere
         [predictor.predict(images[i : i + BATCH]) for i in range(0, len(images), BATCH)]
     )
     seconds = time.perf_counter() - started
-    return compare(probabilities, labels, reference, seconds)
+    return replace(compare(probabilities, labels, reference, seconds), io=io_dtypes(predictor))
+
+
+def io_dtypes(predictor: Predictor) -> tuple[str, str]:
+    """The names of the model's input and output dtypes ('int16', 'float32', ...)."""
+    return predictor.engine.input_dtype.name, predictor.engine.output_dtype.name
 
 
 def compare(

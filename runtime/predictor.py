@@ -5,7 +5,7 @@ import numpy as np
 from runtime.dataset import CLASSES
 from runtime.engines import Engine
 from runtime.errors import ModelError, one_line
-from runtime.inputs import ImageInput
+from runtime.inputs import ImageInput, Range
 from runtime.manifest import Artifact, FileRecord
 
 SUM_TOLERANCE = 1e-3  # how far from 1 a row of probabilities may sum, plus 8-bit rounding:
@@ -17,8 +17,10 @@ class Predictor:
 
     Safe to share between threads (the engine serialises what must be serialised). uint8 pixels go
     through one 256-entry table holding the model input for each pixel value (in the model's range,
-    quantized for an int8 input), so every quantization is the same one lookup. A model that returns
-    logits (found at load: its output on a probe image is not a probability vector) gets a softmax.
+    quantized for an int8 or int16 input; the pixels themselves for an engine that takes them), so
+    every quantization is the same one lookup; an 8-bit output goes back through a 256-entry table
+    too, a 16-bit one by arithmetic (to_scores). A model that returns logits (found at load: its
+    output on a probe image is not a probability vector) gets a softmax.
 
     `source` is what it runs: a manifest's verified Artifact (then `artifact` and `variant` say which),
     or a bare file's record; either way `file` holds its path and sha256, computed once. `image` says
@@ -40,7 +42,7 @@ class Predictor:
         self.name = self.variant.name if self.variant else self.path.name
         self.image = image or ImageInput.of_shape(engine.input_shape)
         check_layout(self.path, engine, self.image)
-        self.pixels = to_input(engine, self.image.values(np.arange(256)))
+        self.pixels = pixel_table(engine, self.image)
         self.scores = score_table(engine)
         if classes is not None and len(classes) != engine.classes:
             raise ModelError(
@@ -83,13 +85,13 @@ class Predictor:
         elif x.dtype.kind == "f":
             if not (0 <= x.min(initial=0) and x.max(initial=0) <= 1):  # NaN fails both
                 raise ValueError("float images must hold values 0..1 (uint8 pixels divided by 255)")
-            x = to_input(self.engine, x * np.float32(self.image.range.white))
+            x = from_floats(self.engine, x, self.image)
         else:
             raise ValueError(f"expected uint8 (0..255) or float (0..1) images, got {x.dtype}")
         if not len(x):
             return np.zeros((0, self.engine.classes), np.float32)
         y = self.engine.run(to_layout(self.engine, x))
-        y = self.scores.take(y) if self.scores is not None else y.astype(np.float32, copy=False)
+        y = self.scores.take(y) if self.scores is not None else to_scores(self.engine, y)
         return softmax(y) if self.logits else y
 
     def classify(self, images) -> np.ndarray:
@@ -121,6 +123,20 @@ def to_layout(engine: Engine, x: np.ndarray) -> np.ndarray:
     return x.reshape(len(x), *engine.input_shape)
 
 
+def pixel_table(engine: Engine, image: ImageInput) -> np.ndarray:
+    """The engine's input for each pixel value 0..255: the pixels themselves for an engine that takes
+    them, else the model's input value for each (its range), cast or quantized as the model is."""
+    pixels = np.arange(256)
+    return pixels.astype(np.uint8) if engine.takes_pixels else to_input(engine, image.values(pixels))
+
+
+def from_floats(engine: Engine, x: np.ndarray, image: ImageInput) -> np.ndarray:
+    """Float images 0..1 (pixels / 255) as the engine's input, as pixel_table makes pixels."""
+    if engine.takes_pixels:
+        return np.rint(x * np.float32(255)).astype(np.uint8)
+    return to_input(engine, x if image.range is Range.UNIT else x * np.float32(image.range.white))
+
+
 def to_input(engine: Engine, x: np.ndarray) -> np.ndarray:
     """Model input values (float, the model's range) as the engine's input: a cast, or the model's own
     quantization."""
@@ -136,11 +152,20 @@ def to_input(engine: Engine, x: np.ndarray) -> np.ndarray:
 def score_table(engine: Engine) -> np.ndarray | None:
     """For an int8/uint8 output, the float32 value of each of its 256 codes at index code mod 256
     (take() reaches it from int8 codes too: negative indices count from the end); else None."""
-    if engine.output_quant is None:
+    if engine.output_quant is None or engine.output_dtype.itemsize != 1:
         return None
     scale, zero_point = engine.output_quant
     codes = np.arange(256, dtype=np.uint8).view(engine.output_dtype)
     return (codes.astype(np.float32) - zero_point) * np.float32(scale)
+
+
+def to_scores(engine: Engine, y: np.ndarray) -> np.ndarray:
+    """A float output as float32; a 16-bit one (int16x8) dequantized plainly, (code - zero_point) *
+    scale: a table of its 65,536 codes would cost more to read than the arithmetic on ten scores."""
+    if engine.output_quant is None:
+        return y.astype(np.float32, copy=False)
+    scale, zero_point = engine.output_quant
+    return (y.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
 
 
 def is_probability(rows: np.ndarray) -> bool:

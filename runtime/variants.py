@@ -24,13 +24,34 @@ from runtime.sniff import read_head, recognise
 
 
 class Precision(StrEnum):
+    """How a variant holds Keras' numbers: its weights, and the arithmetic it runs."""
+
     FLOAT32 = "float32"
+    FLOAT16 = "float16"
+    DYNAMIC = "dynamic"
     INT8 = "int8"
+    INT16X8 = "int16x8"
 
     @property
     def calibrated(self) -> bool:
-        """Its exporter needs calibration images (and follows an int8 recipe)."""
-        return self is Precision.INT8
+        """Its exporter needs calibration images (and follows its format's int8 recipe)."""
+        return self in (Precision.INT8, Precision.INT16X8)
+
+    @property
+    def activation_bits(self) -> int:
+        """Of the tensors between layers: 32 for float ones, else the integer width."""
+        return {Precision.INT8: 8, Precision.INT16X8: 16}.get(self, 32)
+
+    @property
+    def means(self) -> str:
+        """What a person reads beside the name."""
+        return {
+            Precision.FLOAT32: "float32 weights and arithmetic",
+            Precision.FLOAT16: "float16 weights (half the bytes), float32 arithmetic",
+            Precision.DYNAMIC: "int8 weights, float activations quantized to int8 per call",
+            Precision.INT8: "int8 weights and activations",
+            Precision.INT16X8: "int16 activations, int8 weights, integer-only",
+        }[self]
 
 
 @dataclass(frozen=True)
@@ -62,6 +83,12 @@ class Format:
     exporter: str | None = None  # "module:function"
     converter: str | None = None  # the format whose int8 recipes it follows; default: itself
     bundle: str | None = None  # `make bundle ENGINE=` name of the device bundle that carries it; None: none
+    # "module:function"(filepath, card) writing into the exported file what the runtime it is made for
+    # reads of the model besides the graph (class names, normalization, name, version); None: nothing
+    metadata: str | None = None
+    # Another runtime the files are made for (a Format of its own, registered by none): export runs
+    # every test image in it too, and its answers must be our engine's (export/made_for.py)
+    made_for: "Format | None" = None
 
     @property
     def runs(self) -> bool:
@@ -104,6 +131,12 @@ class Format:
     def export(self, model, filepath: Path, calibration, recipe) -> dict | None:
         return resolve(self.exporter)(model, filepath, calibration, recipe)
 
+    def describe(self, filepath: Path, card) -> None:
+        """Write the model's card (export/model_source.py: name, version, class names) into the
+        exported file, for a format whose runtime reads it from there."""
+        if self.metadata:
+            resolve(self.metadata)(filepath, card)
+
 
 MIN_BYTES = 16  # smaller than any real model's header
 
@@ -115,13 +148,18 @@ class Tolerance:
     min_agreement: float = 0.0  # share of test images whose top-1 class equals Keras'
     max_abs_diff: float = 1.0  # largest allowed difference from the Keras probabilities
     max_accuracy_drop: float = 1.0  # largest allowed fall in accuracy below Keras'
+    integer_io: str | None = None  # the dtype input and output must both have (an integer-only model)
 
     def violations(self, figures, keras_accuracy: float | None) -> list[str]:
-        """Every way `figures` (accuracy, agreement, max_abs_diff) breaks the tolerance; empty when
-        they pass. Without labels (accuracy None) the accuracy drop is bounded by agreement instead: a
-        variant that agrees with Keras on all but a share d of the images is within d of Keras'
-        accuracy on any labels."""
+        """Every way `figures` (accuracy, agreement, max_abs_diff; io, the model's input and output
+        dtypes) breaks the tolerance; empty when they pass. Without labels (accuracy None) the accuracy
+        drop is bounded by agreement instead: a variant that agrees with Keras on all but a share d of
+        the images is within d of Keras' accuracy on any labels."""
         found = []
+        if self.integer_io and tuple(figures.io or ()) != (self.integer_io, self.integer_io):
+            found.append(
+                f"input and output are {' and '.join(figures.io or ('unknown',))}, not {self.integer_io}"
+            )
         min_agreement = self.min_agreement
         if figures.accuracy is None:
             min_agreement = max(min_agreement, 1 - self.max_accuracy_drop)
@@ -139,6 +177,11 @@ class Tolerance:
 
 FLOAT = Tolerance(min_agreement=0.999, max_abs_diff=1e-4)  # float variants reproduce Keras
 QUANTIZED = Tolerance(max_accuracy_drop=0.01)  # quantized ones may round, but keep its accuracy
+# float16 weights: Keras within their rounding (the tutorial model 9.7e-4 from it, a small CNN 2.1e-3)
+HALF = Tolerance(min_agreement=0.999, max_abs_diff=1e-2)
+# int16x8: integer-only, and closer to Keras than int8 is asked to be (the tutorial model agrees on
+# 99.60%, int8 99.00%; a small CNN 98.6%, int8 98.2%)
+INTEGER16 = Tolerance(min_agreement=0.98, max_accuracy_drop=0.01, integer_io="int16")
 
 
 @dataclass(frozen=True)
@@ -156,7 +199,7 @@ class Variant:
     @property
     def quantized(self) -> bool:
         """Rounds Keras' numbers (a per-class table shows its change from Keras)."""
-        return self.precision != Precision.FLOAT32
+        return self.precision is not Precision.FLOAT32
 
     def __str__(self) -> str:
         return self.name
@@ -235,6 +278,18 @@ C = Format(
     "runtime.engines.c:CEngine", "ctypes", "a C compiler at export (gcc)", "export.c:export_c",
     converter="tflite",  # generated from the tflite-int8-micro flatbuffer
 )  # fmt: skip
+# MediaPipe Tasks' ImageClassifier (Android, iOS, Web, Python) takes a .tflite of RGB input with its
+# labels and normalization in the file's metadata: a LiteRT file, gated in LiteRT, then run in
+# MediaPipe itself (MEDIAPIPE_TASKS: the same files in its classifier; no variant of its own).
+MEDIAPIPE_TASKS = Format(
+    "mediapipe-tasks", ".tflite", TFLITE, "runtime.engines.mediapipe:MediaPipeEngine", "mediapipe",
+    "mediapipe",
+)  # fmt: skip
+MEDIAPIPE = Format(
+    "mediapipe", ".tflite", TFLITE, "runtime.engines.litert:LiteRTEngine", "ai_edge_litert", "ai-edge-litert",
+    "export.mediapipe:export_mediapipe", converter="tflite", metadata="export.mediapipe:write_metadata",
+    made_for=MEDIAPIPE_TASKS,
+)  # fmt: skip
 
 TFLITE_INT8 = Variant("tflite-int8", TFLITE_FORMAT, Precision.INT8, "model_int8.tflite", QUANTIZED)
 TFLITE_FLOAT32 = Variant("tflite-float32", TFLITE_FORMAT, Precision.FLOAT32, "model_float32.tflite", FLOAT)
@@ -247,6 +302,7 @@ register(
     ONNX,
     TFLITE_MICRO,
     C,
+    MEDIAPIPE,
     KERAS_MODEL,
     TFLITE_FLOAT32,
     TFLITE_INT8,
@@ -254,6 +310,19 @@ register(
     ONNX_INT8,
     Variant("tflite-int8-micro", TFLITE_MICRO, Precision.INT8, "model_int8_micro.tflite", QUANTIZED),
     Variant("c-int8", C, Precision.INT8, "fmnist_model.c", QUANTIZED),
+    Variant("mediapipe-float32", MEDIAPIPE, Precision.FLOAT32, "model_float32_mediapipe.tflite", FLOAT),
+    Variant("mediapipe-int8", MEDIAPIPE, Precision.INT8, "model_int8_mediapipe.tflite", QUANTIZED),
+)
+
+# The precisions the converters offer besides (issue 18): smaller or integer-only, each held to its own
+# tolerance. The int16x8 ones run integer-only on microcontrollers and NPUs (LiteRT has no fast kernel).
+register(
+    Variant("tflite-float16", TFLITE_FORMAT, Precision.FLOAT16, "model_float16.tflite", HALF),
+    Variant("tflite-dynamic", TFLITE_FORMAT, Precision.DYNAMIC, "model_dynamic.tflite", QUANTIZED),
+    Variant("tflite-int16x8", TFLITE_FORMAT, Precision.INT16X8, "model_int16x8.tflite", INTEGER16),
+    Variant("onnx-float16", ONNX, Precision.FLOAT16, "model_float16.onnx", HALF),
+    Variant("onnx-dynamic", ONNX, Precision.DYNAMIC, "model_dynamic.onnx", QUANTIZED),
+    Variant("tflite-int16x8-micro", TFLITE_MICRO, Precision.INT16X8, "model_int16x8_micro.tflite", INTEGER16),
 )
 
 # What runs when none is asked for: the first of these that was published and whose engine is here.

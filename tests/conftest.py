@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 QUICK_EPOCHS = 2  # enough for ~0.85 accuracy; the real recipe runs in test_end_to_end.py
 TINY_MODEL = TinyModel(classes=10)
 RUNNABLE = [v.name for v in runnable()]  # the variants the runtime runs, by name (test ids)
-TINY = ("tflite-float32", "tflite-int8", "onnx-float32", "onnx-int8")  # the tiny model's variants
+TINY = ("tflite-float32", "tflite-int8", "tflite-int16x8", "onnx-float32", "onnx-int8")  # the tiny model's
 
 
 def pytest_collection_modifyitems(items):
@@ -104,14 +104,14 @@ def artifacts_copy(artifacts, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory, test_set) -> dict[str, Path]:
-    """TINY_MODEL in four variants, built without TensorFlow: variant name -> file."""
+    """TINY_MODEL in each TINY variant, built without TensorFlow: variant name -> file."""
     folder = tmp_path_factory.mktemp("tiny")
     models = {}
     for name in TINY:
         fmt, precision = name.split("-")
         path = folder / f"tiny_{precision}.{fmt}"
         if fmt == "tflite":
-            models[name] = TINY_MODEL.tflite(path, int8=precision == "int8")
+            models[name] = TINY_MODEL.tflite(path, int8=precision == "int8", int16x8=precision == "int16x8")
         else:
             models[name] = TINY_MODEL.onnx(path, int8=precision == "int8", calibration=test_set[0][:200])
     return models

@@ -19,6 +19,7 @@ from runtime.variants import VARIANTS
 from tests.conftest import run_cli
 
 NAME = f"fmnist-edge-{HOST_TARGET}-litert"
+LITERT = {name for name, v in VARIANTS.items() if bundled(v, ["ai-edge-litert"])}  # tflite-float32, ...
 OFFLINE = ["unshare", "--net"] if os.geteuid() == 0 and shutil.which("unshare") else []
 
 
@@ -72,7 +73,7 @@ def test_the_archive_holds_one_engine_its_variants_and_wheels_for_this_platform(
     assert {"numpy", "pillow", "ai_edge_litert", "pytest", "pytest_benchmark"} <= wheels
     assert not wheels & {"onnxruntime", "tensorflow", "tensorflow_cpu", "keras"}
     manifest = json.loads((installed / "artifacts" / "manifest.json").read_text())
-    assert {e["variant"] for e in manifest["artifacts"]} == {"tflite-float32", "tflite-int8"}
+    assert {e["variant"] for e in manifest["artifacts"]} == LITERT >= {"tflite-float32", "tflite-int8"}
     assert not list(installed.rglob("*.keras")) and not list(installed.rglob("*.onnx"))
     assert f"BUNDLE_PYTHON={HOST_PYTHON}" in (installed / "bundle.env").read_text()
     guide = (installed / "BUNDLE.md").read_text()
@@ -95,11 +96,11 @@ def test_predict_evaluate_doctor_from_another_folder(installed, tmp_path):
     evaluated = sh(tool, "evaluate", "--json", cwd=tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr
     report = json.loads(evaluated.stdout)
-    assert report["ok"] and {r["variant"] for r in report["variants"]} == {"tflite-float32", "tflite-int8"}
+    assert report["ok"] and {r["variant"] for r in report["variants"]} == LITERT
     doctor = sh(tool, "doctor", "--json", "--seconds", "0.4", cwd=tmp_path)
     assert doctor.returncode == 0, doctor.stderr
     found = json.loads(doctor.stdout)
-    assert found["recommend"]["latency"] in {"tflite-float32", "tflite-int8"}
+    assert found["recommend"]["latency"] in LITERT
     assert found["machine"]["libraries"]["onnxruntime"] is None
 
 
@@ -194,6 +195,14 @@ def test_each_variant_ships_with_its_engine_and_keras_micro_and_c_with_none():
         "onnx-int8": (False, True),
         "tflite-int8-micro": (False, False),  # proved for a microcontroller, not a Linux bundle
         "c-int8": (False, False),  # its library is built for this host
+        "mediapipe-float32": (False, False),  # for MediaPipe's apps, proved on the host
+        "mediapipe-int8": (False, False),
+        "tflite-float16": (True, False),
+        "tflite-dynamic": (True, False),
+        "tflite-int16x8": (True, False),
+        "onnx-float16": (False, True),
+        "onnx-dynamic": (False, True),
+        "tflite-int16x8-micro": (False, False),
     }
     assert ENGINES == {"litert": "ai-edge-litert", "onnxruntime": "onnxruntime"}  # `make bundle ENGINE=`
 

@@ -24,6 +24,9 @@ ENTRY_POINTS = {
     "benchmarks.micro": ["--artifacts", MISSING, "--out", f"{MISSING}/out", "--build", f"{MISSING}/build"],
     "benchmarks.micro_cnn": None,  # trains before it writes
     "benchmarks.train_speed": None,
+    "benchmarks.browser": None,  # a browser that cannot run is a device row with its reason
+    "web.build": ["--artifacts", MISSING, "--out", f"{MISSING}/web"],
+    "web.serve": [MISSING],
 }
 
 

@@ -8,8 +8,10 @@ import platform
 
 import pytest
 
+from runtime.choice import choose
 from runtime.doctor import recommend
 from runtime.machine import X86_FEATURES, clock_text, cpu_name, describe, features, fingerprint
+from runtime.manifest import MANIFEST, Manifest
 from runtime.variants import VARIANTS
 from tests.conftest import RUNNABLE, run_cli, run_python
 
@@ -27,7 +29,12 @@ def test_measures_every_variant_and_recommends_from_the_figures(artifacts):
     )
     assert all(r["b1_seconds"] > 0 and r["images_per_second"] > 0 for r in rows.values())
     chosen = report["recommend"]
-    assert chosen["latency"] == min(rows, key=lambda n: rows[n]["b1_seconds"])
+    assert chosen["latency"] == choose(
+        list(rows), lambda n: rows[n]["b1_seconds"], lambda n: rows[n]["agreement"]
+    )
+    assert all(
+        rows[n]["agreement"] == Manifest(artifacts / MANIFEST).find(n).figures["agreement"] for n in rows
+    )
     assert chosen["throughput"] == max(rows, key=lambda n: rows[n]["images_per_second"])
 
 
@@ -102,12 +109,22 @@ def test_x86_features_come_from_the_flags():
 
 def test_recommendation_says_why():
     rows = [
-        {"variant": "tflite-int8", "b1_seconds": 2e-6, "images_per_second": 1e6},
-        {"variant": "onnx-float32", "b1_seconds": 9e-6, "images_per_second": 2e6},
+        {"variant": "tflite-int8", "b1_seconds": 2e-6, "images_per_second": 1e6, "agreement": 0.990},
+        {"variant": "onnx-float32", "b1_seconds": 9e-6, "images_per_second": 2e6, "agreement": 1.0},
     ]
     chosen = recommend(rows, ["dotprod", "asimd"])
     assert chosen["latency"] == "tflite-int8"
     assert chosen["latency_why"].startswith("2.0 us against onnx-float32 9.0 us")
+    assert "agreement 0.9900" in chosen["latency_why"]
     assert chosen["throughput"] == "onnx-float32"
     assert "int8 dot-product instructions (dotprod)" in chosen["int8"]
     assert "no int8 dot-product" in recommend(rows, ["asimd"])["int8"]
+
+
+def test_for_latency_a_close_second_that_agrees_better_wins():
+    rows = [
+        {"variant": "tflite-int8", "b1_seconds": 2.0e-6, "images_per_second": 1e6, "agreement": 0.990},
+        {"variant": "tflite-dynamic", "b1_seconds": 2.1e-6, "images_per_second": 1e6, "agreement": 0.996},
+        {"variant": "tflite-float32", "b1_seconds": 3.0e-6, "images_per_second": 1e6, "agreement": 1.0},
+    ]
+    assert recommend(rows, [])["latency"] == "tflite-dynamic"  # 5% slower, 0.6 points closer to Keras

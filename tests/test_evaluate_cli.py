@@ -209,7 +209,7 @@ def test_one_variant_leaves_the_chart_of_all_in_place_and_says_1_variant(artifac
     "args, status, message",
     [
         (["--model", "keras"], 2, "keras needs TensorFlow"),
-        (["--model", "tflite-float16"], 2, "runnable variants are"),
+        (["--model", "tflite-int4"], 2, "runnable variants are"),
         (["--threads", "0"], 2, "positive whole number"),
     ],
     ids=["keras", "unknown-variant", "zero-threads"],

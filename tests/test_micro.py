@@ -1,7 +1,8 @@
-"""The microcontroller variants: tflite-int8-micro runs in TFLite Micro's own interpreter, in the arena
-the manifest names; c-int8, the generated C, gives TFLite Micro's very bytes on all 10,000 test images,
-for the tutorial model, a small CNN with every layer kind the generator writes and the tutorial model
-pruned to half its weights (stored sparse), on the host and on emulated Cortex-M55, M4 and M3 boards."""
+"""The microcontroller variants: tflite-int8-micro and tflite-int16x8-micro run in TFLite Micro's own
+interpreter, in the arena the manifest names; c-int8, the generated C, gives TFLite Micro's very bytes
+on all 10,000 test images, for the tutorial model, a small CNN with every layer kind the generator
+writes and the tutorial model pruned to half its weights (stored sparse), on the host and on emulated
+Cortex-M55, M4 and M3 boards."""
 
 import json
 import os
@@ -17,9 +18,11 @@ import pytest
 import runtime
 from runtime.dataset import load_split
 from runtime.errors import ModelError
+from runtime.variants import TFLITE_MICRO, VARIANTS, runnable
 from tests.conftest import ROOT, run_cli
 
 ARENA_STEP = 16  # smallest_arena's resolution, bytes
+MICRO = [v.name for v in runnable() if v.format == TFLITE_MICRO]  # int8 and int16x8
 QUIET = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
 CNN_OPS = {
     "CONV_2D",
@@ -50,10 +53,10 @@ def without_floats_or_allocation(code: str) -> bool:
     return not re.search(r"\b(float|double|malloc|calloc|free)\b", re.sub(r"/\*.*?\*/", "", code, flags=re.S))
 
 
-def micro_ops(artifacts) -> list[str]:
+def micro_ops(artifacts, name="tflite-int8-micro") -> list[str]:
     from tflite_micro import runtime as tflm
 
-    data = (artifacts / entry(artifacts, "tflite-int8-micro")["path"]).read_bytes()
+    data = (artifacts / entry(artifacts, name)["path"]).read_bytes()
     model = tflm.convert_bytearray_to_object(bytearray(data))
     names = {v: k for k, v in vars(tflm.schema_fb.BuiltinOperator).items() if not k.startswith("_")}
     return [
@@ -132,28 +135,32 @@ def test_pruning_zeroes_half_of_each_dense_kernel_and_the_c_model_stores_only_th
     assert values == np.count_nonzero(int8_kernel) <= 784 * 128 // 2  # the non-zero weights only
 
 
-def test_micro_model_is_batch_one_int8_with_only_the_ops_it_needs(artifacts):
+@pytest.mark.parametrize("name", MICRO)
+def test_micro_model_is_batch_one_integer_with_only_the_ops_it_needs(artifacts, name):
     from tflite_micro import runtime as tflm
 
-    ops = micro_ops(artifacts)
+    ops = micro_ops(artifacts, name)
     assert set(ops) <= {"RESHAPE", "FULLY_CONNECTED", "SOFTMAX"} and ops.count("RESHAPE") <= 1, ops
-    data = (artifacts / entry(artifacts, "tflite-int8-micro")["path"]).read_bytes()
+    data = (artifacts / entry(artifacts, name)["path"]).read_bytes()
     interpreter = tflm.Interpreter.from_bytes(data)
     assert list(interpreter.get_input_details(0)["shape"]) == [1, 28, 28]
-    assert interpreter.get_input_details(0)["dtype"] == np.int8 == interpreter.get_output_details(0)["dtype"]
+    integer = np.dtype(f"int{VARIANTS[name].precision.activation_bits}")
+    assert interpreter.get_input_details(0)["dtype"] == integer == interpreter.get_output_details(0)["dtype"]
 
 
-def test_the_manifest_arena_is_the_smallest_that_runs(artifacts):
+@pytest.mark.parametrize("name", MICRO)
+def test_the_manifest_arena_is_the_smallest_that_runs(artifacts, name):
     from runtime.engines.micro import runs_in
 
-    described = entry(artifacts, "tflite-int8-micro")
+    described = entry(artifacts, name)
     data = (artifacts / described["path"]).read_bytes()
     arena = described["arena_bytes"]
     assert runs_in(data, arena) and not runs_in(data, arena - ARENA_STEP)
 
 
-def test_model_data_c_holds_the_flatbuffer_aligned(artifacts, tmp_path):
-    described = entry(artifacts, "tflite-int8-micro")
+@pytest.mark.parametrize("name", MICRO)
+def test_model_data_c_holds_the_flatbuffer_aligned(artifacts, tmp_path, name):
+    described = entry(artifacts, name)
     data = (artifacts / described["path"]).read_bytes()
     source = next(artifacts / c["path"] for c in described["companions"] if c["path"].endswith(".c"))
     text = source.read_text()

@@ -10,11 +10,14 @@ The models are real and trained here for one epoch on a few thousand training im
 gives logits, its classes named by a labels file.
 """
 
+import importlib.util
 import json
 import shutil
 import subprocess
 import sys
 import tarfile
+import zipfile
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +29,7 @@ from device.wheels import ENGINES, bundled
 from runtime.dataset import CLASSES, load_split
 from runtime.files import sha256_file
 from runtime.manifest import MANIFEST, Manifest
-from runtime.parity import Figures
+from runtime.parity import Figures, io_dtypes
 from runtime.variants import VARIANTS
 from tests.conftest import ROOT, RUNNABLE, manifest_entries, run_cli
 
@@ -119,6 +122,7 @@ def test_a_cnn_passes_the_gate_in_every_variant(cnn, cnn_export):
             0,
             entry["per_class_accuracy"],
             np.arange(0),
+            io_dtypes(runtime.load(out, entry["variant"])),
         )
         assert VARIANTS[entry["variant"]].tolerance.violations(figures, keras_accuracy) == [], entry[
             "variant"
@@ -206,6 +210,24 @@ def test_a_five_class_model_with_named_classes_goes_end_to_end(five_export, test
     trousers = images[labels == 1][:100]
     assert predictor.classes == FIVE and predictor.logits
     assert (predictor.classify(trousers) == 1).mean() > 0.8
+
+
+def test_your_mediapipe_files_name_your_classes(five_export, test_set):
+    """MediaPipe-ready files of a model of your own: your labels in them, in MediaPipe's answers, and
+    the gate's run in MediaPipe (a logits model: MediaPipe passes the logits on)."""
+    if importlib.util.find_spec("mediapipe") is None:
+        pytest.skip("MediaPipe Tasks is not installed here (dev group)")
+    from runtime.engines.mediapipe import MediaPipeEngine
+
+    manifest = Manifest(five_export[0] / MANIFEST)
+    trouser = np.repeat(test_set[0][test_set[1] == 1][0][..., None], 3, axis=-1)
+    for variant in (v for v in VARIANTS.values() if v.format.made_for):
+        artifact = manifest.artifact(variant)
+        assert artifact.facts[variant.format.made_for.name]["top1_equal"] == len(test_set[1])
+        with zipfile.ZipFile(artifact.path) as packed:
+            assert packed.read("labels.txt").decode().splitlines() == FIVE
+        with closing(MediaPipeEngine(artifact.path, threads=1)) as engine:
+            assert [c.category_name for c in engine.categories(trouser)][0] == "trouser"
 
 
 def saved(keras, path, inputs, features=None):

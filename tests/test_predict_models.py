@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -30,18 +31,19 @@ def predict(*args, check=False):
 
 
 @pytest.mark.parametrize("fmt", ["tflite", "onnx"])
-@pytest.mark.parametrize("kind", ["logits", "nhwc", "five-classes"])
+@pytest.mark.parametrize("kind", ["logits", "nhwc", "rgb", "five-classes"])
 def test_bare_models_of_other_shapes_give_probabilities(tmp_path, pngs, fmt, kind):
     model = {
         "logits": TinyModel(softmax=False),
         "nhwc": TinyModel(input_shape=(28, 28, 1)),
+        "rgb": TinyModel(input_shape=(28, 28, 3)),  # MediaPipe's layout: given the grey image thrice
         "five-classes": TinyModel(classes=5),
     }[kind]
     path = getattr(model, fmt)(tmp_path / f"{kind}.{fmt}")
     paths, images = pngs
     result = predict("--model", path, "--json", "--top-k", "2", *paths, check=True)
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    expected = model.reference(images)
+    expected = model.reference(np.repeat(images[..., None], 3, axis=-1) if kind == "rgb" else images)
     assert [r["path"] for r in records] == list(map(str, paths))
     for record, p in zip(records, expected, strict=True):
         assert record["class_id"] == int(p.argmax())

@@ -7,6 +7,7 @@ behaviour under concurrency and repeated loading, for every exported variant.
 import json
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import psutil
@@ -15,7 +16,7 @@ import pytest
 import runtime
 from runtime.dataset import load_split
 from runtime.manifest import MANIFEST, Manifest
-from runtime.parity import compare
+from runtime.parity import compare, io_dtypes
 from runtime.variants import VARIANTS
 from tests.conftest import RUNNABLE, TINY, TINY_MODEL, run_python
 
@@ -26,7 +27,7 @@ MiB = 1 << 20
 
 @pytest.fixture(scope="module")
 def predictors(tiny_models) -> dict[str, runtime.Predictor]:
-    """The tiny model's four variants, as bare files (each checked in a child process first)."""
+    """The tiny model's variants, as bare files (each checked in a child process first)."""
     return {name: runtime.load(path) for name, path in tiny_models.items()}
 
 
@@ -119,11 +120,20 @@ def test_classify_matches_the_manifest_accuracy(artifacts, trained, test_set, na
 def test_every_variant_is_within_its_tolerance_of_keras(trained, test_set, reference, name):
     """The whole test set in one call (not the export's batches of 1,000), held to the same rules."""
     images, labels = test_set
-    figures = compare(trained[name].predict(images), labels, reference)
+    figures = replace(compare(trained[name].predict(images), labels, reference), io=io_dtypes(trained[name]))
     keras_accuracy = float((reference.argmax(1) == labels).mean())
     assert VARIANTS[name].tolerance.violations(figures, keras_accuracy) == []
     if VARIANTS[name].quantized:  # rounding shows, but stays a few output steps wide
         assert 0 < figures.max_abs_diff < 0.5 and figures.agreement > 0.95
+
+
+@pytest.mark.parametrize("name", RUNNABLE)
+def test_an_images_scores_do_not_depend_on_its_batch_mates(trained, test_set, name):
+    """As one image at a time, whatever else is in the batch (a quantizer that takes one activation
+    scale for a whole call would break this)."""
+    images = test_set[0][:300]
+    alone = np.concatenate([trained[name].predict(image) for image in images])
+    np.testing.assert_allclose(trained[name].predict(images), alone, rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", TINY)

@@ -10,15 +10,15 @@ import pytest
 
 from export.recipes import (
     DEFAULTS,
-    LATENCY_BAND,
     QuantRecipe,
     calibration_images,
     candidates,
     choose,
     chosen_recipes,
 )
+from runtime.choice import LATENCY_BAND
 from runtime.errors import ModelError, ParityError
-from runtime.variants import VARIANTS, Tolerance
+from runtime.variants import VARIANTS, Precision, Tolerance
 from tests.conftest import run_cli
 
 
@@ -85,14 +85,23 @@ def test_a_smaller_calibration_set_is_the_start_of_a_larger_one():
         calibration_images(pixels, 0)
 
 
-def test_the_manifest_records_how_each_int8_variant_was_made(artifacts):
+def made_by(variant, chosen: dict | None, chosen_by: str) -> dict | None:
+    """What a variant's manifest entry says made it, when its format's int8 recipe is `chosen`: that
+    recipe for its precision, and who chose it when calibrated; nothing for a float32 variant."""
+    if variant.precision is Precision.FLOAT32:
+        return None
+    recipe = replace(QuantRecipe.from_summary(chosen), precision=variant.precision)
+    return {**recipe.summary(), "chosen_by": chosen_by} if variant.precision.calibrated else recipe.summary()
+
+
+def test_the_manifest_records_how_each_quantized_variant_was_made(artifacts):
     manifest = json.loads((artifacts / "manifest.json").read_text())
     for entry in manifest["artifacts"]:
-        if VARIANTS[entry["variant"]].precision.calibrated:
-            recipe = DEFAULTS[VARIANTS[entry["variant"]].format.recipes]
-            assert entry["quantization"] == {**recipe.summary(), "chosen_by": "default"}
-        else:
-            assert "quantization" not in entry
+        variant = VARIANTS[entry["variant"]]
+        default = DEFAULTS.get(variant.format.recipes)  # none for Keras
+        assert entry.get("quantization") == made_by(variant, default and default.summary(), "default"), (
+            variant
+        )
 
 
 @pytest.mark.slow
@@ -125,11 +134,10 @@ def test_a_small_sweep_chooses_by_the_rule_and_export_follows_it(artifacts_copy)
     run_cli("export", "--artifacts", artifacts_copy)
     manifest = json.loads((artifacts_copy / "manifest.json").read_text())
     for entry in manifest["artifacts"]:
-        if "quantization" in entry:
-            assert entry["quantization"] == {
-                **report["chosen"][VARIANTS[entry["variant"]].format.recipes],
-                "chosen_by": str(out / "report.json"),
-            }
+        variant = VARIANTS[entry["variant"]]
+        if variant.format.recipes in report["chosen"]:
+            chosen = report["chosen"][variant.format.recipes]
+            assert entry.get("quantization") == made_by(variant, chosen, str(out / "report.json")), variant
 
 
 def test_a_refused_int8_variant_is_told_its_worst_layer(artifacts_copy, monkeypatch, keras):

@@ -20,6 +20,7 @@ def test_the_page_holds_the_engine_and_the_onnx_variants_it_checks(site, artifac
     manifest = json.loads((artifacts / "manifest.json").read_text())
     onnx = {e["variant"]: e for e in manifest["artifacts"] if e["format"] == "onnx"}
     assert [v["variant"] for v in variants(site)] == ["onnx-int8", "onnx-float32"]  # int8 is the default
+    assert {"onnx-float16", "onnx-dynamic"} <= set(onnx)  # the other precisions stay off the page
     for variant in variants(site):
         assert variant["sha256"] == onnx[variant["variant"]]["sha256"] == sha256_file(site / variant["path"])
     site_json = json.loads((site / "site.json").read_text())
@@ -29,14 +30,15 @@ def test_the_page_holds_the_engine_and_the_onnx_variants_it_checks(site, artifac
 
 
 def fake_manifest(folder, entries, preprocessing="fashion-mnist"):
-    """A manifest of the stable keys only, for (variant, path, format) entries."""
+    """A manifest whose (variant, path, format) entries name no real file."""
     folder.mkdir()
+    figures = {"accuracy": 0.9, "agreement": 1.0, "max_abs_diff": 0.0}
     artifacts = [
-        {"variant": v, "path": p, "format": f, "precision": "float32", "bytes": 1, "sha256": "0"}
+        {"variant": v, "path": p, "format": f, "precision": "float32", "bytes": 1, "sha256": "0", **figures}
         for v, p, f in entries
     ]
     given = {"shape": [None, 28, 28], "range": "0-1", "colour": "greyscale", "preprocessing": preprocessing}
-    manifest = {"classes": ["a", "b"], "input": given, "artifacts": artifacts}
+    manifest = {"classes": ["a", "b"], "input": given, "artifacts": artifacts, "reference": "reference.npz"}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
@@ -47,11 +49,11 @@ def test_a_folder_without_a_manifest_or_onnx_variants_is_refused(tmp_path):
     resized = fake_manifest(tmp_path / "resized", [("onnx-float32", "m.onnx", "onnx")], "resize")
     for folder, reason in [
         (tmp_path / "none", "no manifest here; run `make train export` first"),
-        (tflite_only, "has no onnx variant for the page; run `make export`"),
+        (tflite_only, "has no ONNX variant for the page; run `make export`"),
         (
             resized,
             "the page frames images as Fashion-MNIST for models of 0..1 inputs; this model takes "
-            "greyscale 0-1 images prepared by resize",
+            "28x28 greyscale images of 0-1, prepared by resize",
         ),
     ]:
         result = run_cli("web.build", "--artifacts", folder, "--out", out, check=False)
@@ -69,8 +71,7 @@ def test_a_damaged_model_is_refused_and_the_old_page_kept(artifacts_copy, tmp_pa
     model.write_bytes(data)
     result = run_cli("web.build", "--artifacts", artifacts_copy, "--out", out, check=False)
     assert result.returncode == 1
-    reason = "missing or changed: not the file the manifest describes; re-run `make export`"
-    assert result.stderr == f"error: {model.resolve()}: {reason}\n"
+    assert result.stderr.startswith(f"error: {model.resolve()}: checksum mismatch: ")
     assert [p.name for p in out.parent.iterdir()] == ["web"]  # no staging folder left
     assert (out / "index.html").read_text() == "the previous page"
 

@@ -44,8 +44,9 @@ class TinyModel:
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
-    def tflite(self, path: Path, int8: bool = False) -> Path:
-        Path(path).write_bytes(TFLiteBuilder(self, int8).build())
+    def tflite(self, path: Path, int8: bool = False, int16x8: bool = False) -> Path:
+        """float32, full-integer int8, or int16x8 (int16 activations, int8 weights, int64 biases)."""
+        Path(path).write_bytes(TFLiteBuilder(self, 16 if int16x8 else 8 if int8 else None).build())
         return Path(path)
 
     def onnx(self, path: Path, int8: bool = False, calibration: np.ndarray | None = None) -> Path:
@@ -96,21 +97,24 @@ class TinyModel:
 
 
 class TFLiteBuilder:
-    """RESHAPE -> FULLY_CONNECTED -> SOFTMAX as a flatbuffer, float32 or full-integer int8 (input
-    scale 1/255, zero point -128: what calibration on 0..1 images gives)."""
+    """RESHAPE -> FULLY_CONNECTED -> SOFTMAX as a flatbuffer, float32 or full-integer: int8 (input
+    scale 1/255, zero point -128: what calibration on 0..1 images gives) or int16x8 (int16 tensors
+    with zero point 0, input scale 1/32767, softmax output 1/32768, as TFLite's converter makes)."""
 
-    def __init__(self, model: TinyModel, int8: bool):
+    def __init__(self, model: TinyModel, bits: int | None):
         from ai_edge_litert import schema_py_generated as schema
 
-        self.s, self.model, self.int8 = schema, model, int8
+        self.s, self.model, self.bits = schema, model, bits
+        self.int8 = bits is not None  # integer tensors
         self.buffers, self.tensors = [schema.BufferT()], []
+        self.activation_type = {8: schema.TensorType.INT8, 16: schema.TensorType.INT16}.get(bits)
 
     def tensor(self, name, shape, data=None, quant=None, dtype=None, signature=None) -> int:
         s = self.s
         t = s.TensorT()
         t.name, t.shape = name, list(shape)
         t.shapeSignature = signature
-        t.type = dtype if dtype is not None else (s.TensorType.INT8 if self.int8 else s.TensorType.FLOAT32)
+        t.type = dtype if dtype is not None else (self.activation_type or s.TensorType.FLOAT32)
         if data is not None:
             buffer = s.BufferT()
             buffer.data = np.frombuffer(data.tobytes(), np.uint8)
@@ -127,29 +131,33 @@ class TFLiteBuilder:
 
         s, m = self.s, self.model
         w, b = m.weights, m.bias
-        input_quant = (1 / 255, -128) if self.int8 else None
+        input_quant = {8: (1 / 255, -128), 16: (1 / 32767, 0)}.get(self.bits)
+        levels = {8: 255, 16: 65535}.get(self.bits)  # codes an activation spans
         image = self.tensor("image", [1, *m.input_shape], quant=input_quant, signature=[-1, *m.input_shape])
         shape = self.tensor("flat_shape", [2], np.array([-1, m.pixels], np.int32), dtype=s.TensorType.INT32)
         flat = self.tensor("flat", [1, m.pixels], quant=input_quant, signature=[-1, m.pixels])
         if self.int8:
             w_scale = float(np.abs(w).max()) / 127
-            weights = self.tensor("weights", w.shape, np.round(w / w_scale).astype(np.int8), (w_scale, 0))
+            weights = self.tensor(
+                "weights", w.shape, np.round(w / w_scale).astype(np.int8), (w_scale, 0), s.TensorType.INT8
+            )
             bias_scale = input_quant[0] * w_scale
+            bias_type = np.int64 if self.bits == 16 else np.int32
             bias = self.tensor(
                 "bias",
                 b.shape,
-                np.round(b / bias_scale).astype(np.int32),
+                np.round(b / bias_scale).astype(bias_type),
                 (bias_scale, 0),
-                dtype=s.TensorType.INT32,
+                dtype=s.TensorType.INT64 if self.bits == 16 else s.TensorType.INT32,
             )
             span = (
                 float(np.abs(m.logits(np.array([np.zeros(m.pixels), np.full(m.pixels, 255)]))).max()) * 1.5
                 + 1
             )
-            logits = self.tensor(
-                "logits", [1, m.classes], quant=(2 * span / 255, 0), signature=[-1, m.classes]
-            )
-            scores_quant = (1 / 256, -128) if m.softmax else (2 * span / 255, 0)
+            logits_quant = (2 * span / levels, 0)
+            logits = self.tensor("logits", [1, m.classes], quant=logits_quant, signature=[-1, m.classes])
+            probability_quant = {8: (1 / 256, -128), 16: (1 / 32768, 0)}[self.bits]
+            scores_quant = probability_quant if m.softmax else logits_quant
         else:
             weights, bias = self.tensor("weights", w.shape, w), self.tensor("bias", b.shape, b)
             logits = self.tensor("logits", [1, m.classes], signature=[-1, m.classes])

@@ -10,7 +10,6 @@ file for the service worker that keeps the page working offline. The folder is b
 old one and swapped in whole.
 """
 
-import argparse
 import hashlib
 import json
 import os
@@ -18,9 +17,11 @@ import shutil
 import sys
 from pathlib import Path
 
+from runtime import cli
 from runtime.errors import ToolkitError
-from runtime.files import sha256_file
-from runtime.manifest import MANIFEST
+from runtime.inputs import Range
+from runtime.manifest import MANIFEST, Artifact, Manifest
+from runtime.variants import ONNX, Precision
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = Path(__file__).resolve().parent
@@ -37,48 +38,10 @@ PAGE = (
 )
 ENGINE = "onnxruntime-web"
 ENGINE_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
-FORMAT = "onnx"  # the one format ONNX Runtime Web runs
-PAGE_INPUT = {"preprocessing": "fashion-mnist", "range": "0-1"}  # the models the page's framing.js serves
-DEFAULT_PRECISION = "int8"  # the page's first choice: a quarter of the download, the same classes
 
 
 class BuildError(ToolkitError):
     """The page cannot be built: no manifest or ONNX variant, a damaged model, no engine installed."""
-
-
-def read_manifest(artifacts: Path) -> dict:
-    """manifest.json as plain JSON: its keys classes, input and artifacts[] (variant, path, format,
-    precision, bytes, sha256) are the stable part."""
-    path = artifacts / MANIFEST
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise BuildError(path, "no manifest here; run `make train export` first") from None
-    except (OSError, ValueError) as e:
-        raise BuildError(path, f"not a readable manifest ({e})") from None
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("classes", "artifacts")):
-        raise BuildError(path, "not a manifest: it needs the lists classes and artifacts")
-    given = data.get("input") if isinstance(data.get("input"), dict) else {}
-    if {key: given.get(key) for key in PAGE_INPUT} != PAGE_INPUT:
-        raise BuildError(
-            path,
-            "the page frames images as Fashion-MNIST for models of 0..1 inputs; this model takes "
-            f"{given.get('colour')} {given.get('range')} images prepared by {given.get('preprocessing')}",
-        )
-    return data
-
-
-def checked(artifacts: Path, entry: dict) -> Path:
-    """The entry's file, once its size and sha256 are the manifest's."""
-    folder = artifacts.resolve()
-    path = (folder / entry["path"]).resolve()
-    if not path.is_relative_to(folder):
-        raise BuildError(artifacts / MANIFEST, f"path {entry['path']!r} points outside {folder}")
-    if not path.is_file() or path.stat().st_size != entry["bytes"] or sha256_file(path) != entry["sha256"]:
-        raise BuildError(
-            path, "missing or changed: not the file the manifest describes; re-run `make export`"
-        )
-    return path
 
 
 def engine_folder(node_modules: Path) -> tuple[Path, str]:
@@ -94,17 +57,27 @@ def engine_folder(node_modules: Path) -> tuple[Path, str]:
     return package / "dist", version
 
 
-def onnx_variants(manifest: dict, artifacts: Path) -> list[dict]:
-    """The manifest's ONNX entries, the default precision first."""
-    entries = [e for e in manifest["artifacts"] if e.get("format") == FORMAT]
-    if not entries:
-        raise BuildError(artifacts / MANIFEST, f"has no {FORMAT} variant for the page; run `make export`")
-    return sorted(entries, key=lambda e: e["precision"] != DEFAULT_PRECISION)
+PAGE_PRECISIONS = (Precision.INT8, Precision.FLOAT32)  # int8 the default: a quarter of the download
+
+
+def onnx_artifacts(manifest: Manifest) -> list[Artifact]:
+    """The manifest's int8 and float32 ONNX artifacts, int8 first, each checksum-checked (the other
+    precisions add no choice a person needs in a browser, and onnx-dynamic has a fixed batch)."""
+    found = [a for a in manifest.artifacts if a.format == ONNX and a.variant.precision in PAGE_PRECISIONS]
+    if not found:
+        raise BuildError(manifest.path, "has no ONNX variant for the page; run `make export`")
+    return [a.verify() for a in sorted(found, key=lambda a: PAGE_PRECISIONS.index(a.variant.precision))]
 
 
 def build(artifacts: Path, out: Path, node_modules: Path = ROOT / "node_modules") -> Path:
-    manifest = read_manifest(artifacts)
-    entries = onnx_variants(manifest, artifacts)
+    manifest = Manifest(artifacts / MANIFEST)
+    if not manifest.input.framed or manifest.input.range is not Range.UNIT:  # what framing.js, model.js do
+        raise BuildError(
+            manifest.path,
+            f"the page frames images as Fashion-MNIST for models of 0..1 inputs; this model takes "
+            f"{manifest.input} images of {manifest.input.range}, prepared by {manifest.input.preprocessing}",
+        )
+    found = onnx_artifacts(manifest)
     dist, version = engine_folder(node_modules)
     staging = out.with_name(f".tmp-{os.getpid()}-{out.name}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -116,17 +89,21 @@ def build(artifacts: Path, out: Path, node_modules: Path = ROOT / "node_modules"
         for name in ENGINE_FILES:
             shutil.copyfile(dist / name, staging / "ort" / name)
         variants = []
-        for entry in entries:
-            model = checked(artifacts, entry)
-            shutil.copyfile(model, staging / "models" / model.name)
+        for artifact in found:
+            shutil.copyfile(artifact.path, staging / "models" / artifact.path.name)
             variants.append(
-                {key: entry[key] for key in ("variant", "precision", "bytes", "sha256")}
-                | {"path": f"models/{model.name}"}
+                {
+                    "variant": artifact.variant.name,
+                    "precision": str(artifact.variant.precision),
+                    "bytes": artifact.file.bytes,
+                    "sha256": artifact.file.sha256,
+                    "path": f"models/{artifact.path.name}",
+                }
             )
         files = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
         site = {
-            "classes": manifest["classes"],
-            "input": manifest["input"],
+            "classes": manifest.classes,
+            "input": manifest.data["input"],
             "variants": variants,
             "engine": {"name": ENGINE, "version": version},
             "files": ["./", "site.json", *(f for f in files if f != "_headers")],
@@ -161,18 +138,15 @@ def size(folder: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m web.build", description=__doc__.splitlines()[0])
-    parser.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="exported models")
-    parser.add_argument("--out", type=Path, default=Path("dist/web"), help="the page's folder")
-    args = parser.parse_args(argv)
-    try:
-        out = build(args.artifacts, args.out)
-    except ToolkitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    except OSError as e:
-        print(f"error: {e.filename or args.out}: {e.strerror}", file=sys.stderr)
-        return 1
+    parser = cli.parser("python -m web.build", __doc__, cli.ARTIFACTS)
+    parser.add_argument(
+        "--out", type=Path, default=Path("dist/web"), help="the page's folder (default: dist/web)"
+    )
+    return cli.run(build_cli, parser, argv)
+
+
+def build_cli(args) -> int:
+    out = build(args.artifacts, args.out)
     site = json.loads((out / "site.json").read_text())
     names = ", ".join(v["variant"] for v in site["variants"])
     print(f"{out}: {size(out) / 1e6:.1f} MB ({names}); serve it with `make serve-web`")

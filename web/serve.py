@@ -7,11 +7,13 @@ listens on 127.0.0.1 only, and `--no-isolation` leaves out the two headers (COOP
 the page WebAssembly threads, to show that it works without them, on one thread.
 """
 
-import argparse
 import functools
 import sys
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from runtime import cli
+from runtime.errors import ToolkitError
 
 HEADERS_FILE = "_headers"
 ISOLATION = ("Cross-Origin-Opener-Policy", "Cross-Origin-Embedder-Policy")
@@ -63,7 +65,7 @@ def serve(folder: Path, port: int, isolation: bool = True) -> ThreadingHTTPServe
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m web.serve", description=__doc__.splitlines()[0])
+    parser = cli.parser("python -m web.serve", __doc__)
     parser.add_argument("folder", nargs="?", type=Path, default=Path("dist/web"), help="the built page")
     parser.add_argument("--port", type=int, default=8000, help="0: any free port (default: 8000)")
     parser.add_argument(
@@ -72,23 +74,23 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help="leave out COOP and COEP: one WebAssembly thread",
     )
-    args = parser.parse_args(argv)
+    return cli.run(serve_cli, parser, argv)
+
+
+def serve_cli(args) -> int:
     if not (args.folder / "index.html").is_file() or not (args.folder / HEADERS_FILE).is_file():
-        print(
-            f"error: {args.folder}: not a built page (no index.html and {HEADERS_FILE}); run `make web`",
-            file=sys.stderr,
+        raise ToolkitError(
+            args.folder, f"not a built page (no index.html and {HEADERS_FILE}); run `make web`"
         )
-        return 1
     try:
         server = serve(args.folder, args.port, args.isolation)
     except OSError as e:
-        print(f"error: 127.0.0.1:{args.port}: cannot listen there ({e.strerror})", file=sys.stderr)
-        return 1
+        raise ToolkitError(f"127.0.0.1:{args.port}", f"cannot listen there ({e.strerror})") from None
     threads = "threads on (cross-origin isolated)" if args.isolation else "one thread (no COOP/COEP)"
     print(f"serving {args.folder} at http://127.0.0.1:{server.server_port}/ : {threads}", flush=True)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C is how a person stops it: a normal end
         pass
     return 0
 

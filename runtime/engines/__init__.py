@@ -19,6 +19,8 @@ class Engine:
     """What the Predictor reads: input layout and dtype, class count, (scale, zero_point) of int8 tensors.
 
     A model with a fixed batch size (`fixed_batch`) is run in chunks of that size, the last padded.
+    An engine that `takes_pixels` is given the uint8 pixels themselves, whatever the model's input
+    range (the generated C function, MediaPipe: each maps them to the model's input itself).
     """
 
     input_shape: tuple[int, ...]  # one image's: (H, W), (H, W, 1) or (H, W, 3)
@@ -26,6 +28,7 @@ class Engine:
     output_dtype: np.dtype
     input_quant: tuple[float, int] | None = None
     output_quant: tuple[float, int] | None = None
+    takes_pixels: bool = False
     classes: int
     fixed_batch: int | None = None
 
@@ -42,6 +45,9 @@ class Engine:
 
     def call(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the library holds now (MediaPipe's graph): most engines need nothing."""
 
 
 def plain(shape) -> str:

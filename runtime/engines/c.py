@@ -3,9 +3,8 @@ beside it, and the header beside it gives the output's quantization. Both are th
 companions, so the checksum check covers the library this loads, not only the source it came from.
 
 Each image is one call of `int fmnist_predict(const uint8_t pixels[784], int8_t scores[10])` (the
-tutorial's sizes; the header gives the model's), which takes raw pixels: the engine declares a uint8
-input quantized as the model's input value per pixel level (FMNIST_PIXEL_SCALE: 1/255 for a model
-of 0..1 inputs, 1 for 0..255), zero 0. The function keeps no state, so calls need no lock.
+tutorial's sizes; the header gives the model's), which takes raw pixels whatever the model's input
+range (the engine `takes_pixels`). The function keeps no state, so calls need no lock.
 """
 
 import ctypes
@@ -39,7 +38,6 @@ def header_values(source: Path) -> dict[str, float]:
         "FMNIST_HEIGHT",
         "FMNIST_WIDTH",
         "FMNIST_CHANNELS",
-        "FMNIST_PIXEL_SCALE",
         "FMNIST_CLASSES",
         "FMNIST_OUTPUT_SCALE",
         "FMNIST_OUTPUT_ZERO_POINT",
@@ -51,6 +49,7 @@ def header_values(source: Path) -> dict[str, float]:
 
 
 class CEngine(Engine):
+    takes_pixels = True
     input_dtype = np.dtype(np.uint8)
     output_dtype = np.dtype(np.int8)
 
@@ -58,8 +57,6 @@ class CEngine(Engine):
         values = header_values(path)
         height, width, channels = (int(values[f"FMNIST_{d}"]) for d in ("HEIGHT", "WIDTH", "CHANNELS"))
         self.input_shape = (height, width) if channels == 1 else (height, width, channels)
-        # the Predictor's table then yields the pixels themselves
-        self.input_quant = (float(np.float32(values["FMNIST_PIXEL_SCALE"])), 0)
         library = library_path(path)
         if not library.is_file():
             raise ModelError(library, "missing: export compiles it beside the .c (it needs a C compiler)")
