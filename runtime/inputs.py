@@ -94,7 +94,8 @@ class ImageInput:
         """The manifest's `input`; ModelError naming the manifest when it is not one."""
         try:
             shape = tuple(data["shape"][1:])
-            image = cls.of_shape(shape, Range(data["range"]), Preprocessing(data["preprocessing"]))
+            # a manifest from before `range` and `preprocessing` were written took pixels / 255
+            image = cls.of_shape(shape, Range(data.get("range", Range.UNIT)), data.get("preprocessing"))
         except (TypeError, KeyError, ValueError) as e:
             raise ModelError(
                 path,
@@ -102,7 +103,7 @@ class ImageInput:
                 "re-run `make export`",
             ) from None
         problem = shape_problem(shape)
-        if problem or image.colour != data.get("colour"):
+        if problem or image.colour != data.get("colour", image.colour):
             raise ModelError(path, f"damaged manifest: 'input' {problem or 'colour does not fit its shape'}")
         return image
 

@@ -38,7 +38,11 @@ def read_test_set(manifest: Manifest) -> TestSet:
         )
     dataset = manifest.data.get("dataset")
     if not isinstance(dataset, dict) or "labelled" not in dataset:
-        raise ModelError(manifest.path, "damaged manifest: 'dataset' must say what the gate ran on")
+        raise ModelError(
+            manifest.path,
+            "'dataset' does not say what the gate ran on (damaged, or written by an earlier version); "
+            "re-run `make export`",
+        )
     record = gate_file(manifest)
     images, labels = gate_images(record) if record else fashion_mnist_test(dataset)
     if len(images) != len(reference) or images.shape[1:] != manifest.input.shape:

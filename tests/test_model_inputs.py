@@ -65,6 +65,12 @@ def test_the_manifest_input_reads_back_and_refuses_a_damaged_one():
             ImageInput.from_json(written | damage, "m.json")
 
 
+def test_a_manifest_from_before_inputs_were_described_still_runs():
+    """The `input` of earlier manifests (and bundles already on devices): 28x28, pixels / 255."""
+    earlier = {"shape": [None, 28, 28], "dtype": "float32", "scaling": "pixels / 255", "layout": "greyscale"}
+    assert ImageInput.from_json(earlier, "m.json") == FASHION_MNIST
+
+
 @pytest.mark.parametrize("int8", [False, True], ids=["float32", "int8"])
 def test_an_rgb_model_gets_rgb_images(tmp_path, int8):
     predictor = runtime.load(RGB.tflite(tmp_path / "rgb.tflite", int8=int8))
