@@ -15,11 +15,12 @@ import pytest
 from device import emulated
 from device.board import DeviceError, Session, probe
 from device.emulated import CACHE, EmulatedDevice, build_root, missing
+from device.wheels import ENGINES, bundled
 from runtime.errors import ToolkitError
+from runtime.manifest import MANIFEST, Manifest
 from tests.conftest import ROOT, run_cli
 
 CPU = "cortex-a72"
-VARIANTS = {"tflite-float32", "tflite-int8"}
 pytestmark = pytest.mark.slow
 needs_board = pytest.mark.skipif(missing() is not None, reason=f"emulated board: {missing()}")
 
@@ -39,13 +40,16 @@ def device(checked) -> EmulatedDevice:
 
 
 @needs_board
-def test_installs_offline_and_predicts_evaluates_and_benchmarks_on_arm(checked):
+def test_installs_offline_and_predicts_evaluates_and_benchmarks_on_arm(checked, artifacts):
     folder, stdout = checked
+    manifest = Manifest(artifacts / MANIFEST)
+    shipped = {a.variant.name for a in manifest.artifacts if bundled(a.variant, [ENGINES["litert"]])}
+    assert {"tflite-float32", "tflite-int8"} <= shipped
     device = json.loads((folder / "device.json").read_text())
     assert device["status"] == "ok" and device["emulated"] and device["arch"] == "aarch64"
     assert device["archive"].startswith("fmnist-edge-linux-aarch64-litert")
     evaluated = json.loads((folder / "evaluate.json").read_text())
-    assert evaluated["ok"] and {r["variant"] for r in evaluated["variants"]} == VARIANTS
+    assert evaluated["ok"] and {r["variant"] for r in evaluated["variants"]} == shipped
     answers = [json.loads(line) for line in (folder / "predict.jsonl").read_text().splitlines()]
     assert sum(a["class_id"] == int(a["path"].split("class-")[1][0]) for a in answers) >= 7
     bench = json.loads((folder / "benchmark.json").read_text())["fmnist_edge"]
