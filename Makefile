@@ -54,8 +54,8 @@ device-tools:
 train: setup  # PRUNE=0.5: then zero that share of each Dense kernel's weights and fine-tune (sparse C weights)
 	$(PY) -m train --out $(ARTIFACTS) $(if $(PRUNE),--prune $(PRUNE))
 
-export: setup  # MODEL=my.keras: a Keras classifier of your own instead of the trained tutorial model
-	$(PY) -m export --artifacts $(ARTIFACTS) $(if $(MODEL),--model $(MODEL))
+export: setup  # MODEL=my.keras: a Keras classifier of your own instead of the trained tutorial model; DATA=photos/
+	$(PY) -m export --artifacts $(ARTIFACTS) $(if $(MODEL),--model $(MODEL)) $(if $(DATA),--data $(DATA))
 
 evaluate: setup
 	$(PY) -m runtime.evaluate --artifacts $(ARTIFACTS)

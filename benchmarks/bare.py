@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.dataset import scaled
 from runtime.engines import open_engine
-from runtime.predictor import to_input, to_layout
+from runtime.inputs import ImageInput
+from runtime.predictor import pixel_table, to_layout
 from runtime.variants import Variant
 
 
-def bare_call(variant: Variant, path: Path, pixels: np.ndarray, threads: int):
-    """A no-argument function running the model at `path` once on `pixels` (N, 28, 28) uint8."""
+def bare_call(variant: Variant, path: Path, pixels: np.ndarray, image: ImageInput, threads: int):
+    """A no-argument function running the model at `path` once on `pixels` (N, *image.shape) uint8."""
     engine = open_engine(Path(path), variant.format, threads)
-    x = to_layout(engine, to_input(engine, scaled(pixels)))
+    x = to_layout(engine, pixel_table(engine, image).take(pixels))
     return partial(engine.call, x)

@@ -50,7 +50,7 @@ def png_files(suite, tmp_path_factory) -> list[Path]:
     """Test images saved as PNG files, as a user's files arrive (they decode bit-identical)."""
     folder = tmp_path_factory.mktemp("png")
     paths = [folder / f"test-{i:03d}.png" for i in range(PNG_COUNT)]
-    for path, image in zip(paths, suite.images, strict=False):
+    for path, image in zip(paths, suite.batch(PNG_COUNT), strict=True):
         Image.fromarray(image).save(path)
     return paths
 
@@ -59,7 +59,7 @@ def png_files(suite, tmp_path_factory) -> list[Path]:
 def png_folder(suite, tmp_path_factory) -> Path:
     """suite.folder_size test images as PNG files in one folder."""
     folder = tmp_path_factory.mktemp("folder")
-    for i, image in enumerate(suite.images[: suite.folder_size]):
+    for i, image in enumerate(suite.batch(suite.folder_size)):
         Image.fromarray(image).save(folder / f"{i:05d}.png")
     return folder
 

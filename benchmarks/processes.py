@@ -28,13 +28,15 @@ LOAD_AND_PREDICT = """\
 import sys
 import numpy as np
 import runtime
-runtime.load(sys.argv[1], variant=sys.argv[2]).predict(np.zeros((1, 28, 28), np.uint8))
+predictor = runtime.load(sys.argv[1], variant=sys.argv[2])
+predictor.predict(np.zeros((1, *predictor.image.shape), np.uint8))
 """
 KERAS_LOAD_AND_PREDICT = """\
 import os, sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras, numpy as np
-keras.saving.load_model(sys.argv[1], safe_mode=True).predict(np.zeros((1, 28, 28), np.float32), verbose=0)
+model = keras.saving.load_model(sys.argv[1], safe_mode=True)
+model.predict(np.zeros((1, *model.inputs[0].shape[1:]), np.float32), verbose=0)
 """
 
 

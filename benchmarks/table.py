@@ -5,10 +5,13 @@ Both renderings come from the same cells, so the Markdown file is a copy of what
 """
 
 from runtime.machine import describe
+from runtime.parity import shown
 
 DASH = "–"
 LEGEND = (
-    "b1: one uint8 28x28 image through Predictor.predict on 1 thread; p50/p99/min over single calls; "
+    "accuracy: on the gate's images, n/a without labels of the model's classes (export --data). "
+    "b1: one uint8 gate image (28x28 for the tutorial) through Predictor.predict on 1 thread; "
+    "p50/p99/min over single calls; "
     "spread: interquartile range / p50 (a noisy machine shows as a large spread). "
     "best img/s: the faster of batch 32 and 1,024 on every core. "
     "vs Keras: Keras model.predict time over the variant's (batch 1, and batch 1,024). "
@@ -48,6 +51,11 @@ def times(r) -> str:
 
 def fixed(v, digits: int = 4) -> str:
     return DASH if v is None else f"{v:.{digits}f}"
+
+
+def accuracy(v) -> str:
+    """A manifest's accuracy: a number, or the text saying there were no labels (a dash if unknown)."""
+    return DASH if v is None else shown(v)
 
 
 def percent(v) -> str:
@@ -136,7 +144,7 @@ def tables(report: dict) -> list[Table]:
         ],
     )
     for row in report["rows"]:
-        head = [row["variant"], size(row["bytes"]), fixed(row["accuracy"]), fixed(row["agreement"])]
+        head = [row["variant"], size(row["bytes"]), accuracy(row["accuracy"]), fixed(row["agreement"])]
         problem = f"{row['status']}: {row['problem']}" if row["problem"] else None
         if problem:
             main.add(head, problem)

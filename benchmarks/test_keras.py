@@ -6,7 +6,6 @@ the report, where TensorFlow is not installed (a device). Runs last: TensorFlow 
 import os
 import sys
 
-import numpy as np
 import pytest
 
 from benchmarks.processes import KERAS_LOAD_AND_PREDICT, run_process
@@ -29,7 +28,7 @@ def keras_model(suite):
 @pytest.mark.parametrize("batch", [1, 1024])
 @pytest.mark.parametrize("how", ["predict", "call"])
 def test_keras(benchmark, suite, keras_model, how, batch):
-    x = suite.images[:batch].astype(np.float32) / np.float32(255)
+    x = suite.manifest.input.values(suite.batch(batch)).reshape(batch, *keras_model.inputs[0].shape[1:])
     if how == "predict":
         call = lambda: keras_model.predict(x, batch_size=batch, verbose=0)  # noqa: E731
     else:

@@ -1,7 +1,8 @@
 """One image at a time, the common case on a device: Predictor.predict at batch 1 on one thread and
 on every core, and the bare engine call it wraps (the overhead reference).
 
-The image is a uint8 28x28 test image, exactly what runtime.images.read_image gives for a file.
+The image is a uint8 gate image (a 28x28 Fashion-MNIST test image for the tutorial), exactly what
+runtime.images.read_image gives for a file.
 """
 
 from functools import partial
@@ -26,5 +27,6 @@ def test_batch1(benchmark, suite, variant, threads):
 @pytest.mark.parametrize("variant", runnable(), ids=str)
 def test_bare_engine(benchmark, suite, variant):
     path = suite.model_path(variant)
-    call = suite.guard(variant.name, lambda: bare_call(variant, path, suite.images[:1], threads=1))
+    image = suite.manifest.input
+    call = suite.guard(variant.name, lambda: bare_call(variant, path, suite.images[:1], image, threads=1))
     suite.time(benchmark, variant.name, "bare", call, threads=1)

@@ -9,10 +9,10 @@ import importlib.util
 from contextlib import closing
 from functools import partial
 
-import numpy as np
 import pytest
 
 from runtime.engines import open_engine
+from runtime.predictor import to_layout
 from runtime.variants import runnable
 
 MADE_FOR = [v for v in runnable() if v.format.made_for]
@@ -25,6 +25,6 @@ def test_classify_in_the_runtime_made_for(benchmark, suite, variant):
     if importlib.util.find_spec(runtime.module) is None:
         suite.results.fail(runtime.name, f"{runtime.package} is not installed here", skipped=True)
         pytest.skip(f"{runtime.name}: {runtime.package} is not installed here")
-    rgb = np.repeat(suite.images[0][..., np.newaxis], 3, axis=-1)  # what MediaPipe takes: RGB
     with closing(suite.guard(runtime.name, lambda: open_engine(path, runtime, threads=1))) as engine:
+        rgb = to_layout(engine, suite.images[:1])[0]  # what MediaPipe takes: RGB pixels
         suite.time(benchmark, runtime.name, variant.name, partial(engine.categories, rgb))

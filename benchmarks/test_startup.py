@@ -42,7 +42,12 @@ def test_png_end_to_end(benchmark, suite, png_files, variant):
     """Per image from a PNG file: decode, prepare (runtime.images) and infer, one thread."""
     predictor = suite.predictor(variant, 1)
     files = itertools.cycle(png_files)
-    suite.time(benchmark, variant.name, "png", lambda: predictor.predict(read_image(next(files))), threads=1)
+    image = predictor.image
+
+    def file_to_answer():
+        return predictor.predict(read_image(next(files), image_input=image))
+
+    suite.time(benchmark, variant.name, "png", file_to_answer, threads=1)
 
 
 @pytest.mark.parametrize("variant", runnable(), ids=str)
@@ -61,7 +66,13 @@ def test_cold_start(benchmark, suite, png_files, case):
     one_png, artifacts = str(png_files[0]), str(suite.artifacts)
     argv = {
         "predict-cli": [sys.executable, "-m", "runtime.predict", "--artifacts", artifacts, one_png],
-        "bare-litert": [sys.executable, str(BARE_SCRIPT), str(suite.model_path(TFLITE_INT8)), one_png],
+        "bare-litert": [
+            sys.executable,
+            str(BARE_SCRIPT),
+            str(suite.model_path(TFLITE_INT8)),
+            one_png,
+            str(suite.manifest.input.range.white),
+        ],
         "import-tensorflow": [sys.executable, "-c", "import tensorflow"],
     }[case]
     peaks = []

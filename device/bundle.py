@@ -5,8 +5,9 @@ there without TensorFlow or a network:
                             [--artifacts artifacts] [--out dist]          (make bundle TARGET=... ENGINE=...)
 
 writes dist/fmnist-edge-<target>[-<engine>].tar.gz: one folder with the runtime, the benchmarks, the
-variants that engine runs (manifest, models, reference outputs), the Fashion-MNIST test files, ten
-sample PNGs, `wheels/` (every pinned runtime wheel for that platform and Python), `install.sh` (a
+variants that engine runs (manifest, models, reference outputs), the images evaluate re-checks them
+on (the gate's images and labels of `export --data`, or the Fashion-MNIST test files), a sample PNG
+per class, `wheels/` (every pinned runtime wheel for that platform and Python), `install.sh` (a
 venv from those wheels, no network) and `bin/fmnist-edge` (predict, evaluate, bench, doctor from any
 folder). BUNDLE.md inside says what to type on the device.
 """
@@ -22,6 +23,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from device.wheels import (
@@ -36,10 +38,12 @@ from device.wheels import (
     engines,
 )
 from runtime import cli
-from runtime.dataset import data_dir, load_split, split_files
+from runtime.dataset import data_dir, split_files
 from runtime.errors import ToolkitError
 from runtime.files import atomic_path, sha256_file
 from runtime.manifest import MANIFEST, Artifact, Manifest
+from runtime.parity import TestSet
+from runtime.testset import gate_file, read_test_set
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = Path(__file__).with_name("files")  # install.sh, bin/fmnist-edge and BUNDLE.md as shipped
@@ -76,14 +80,21 @@ def sources() -> list[Path]:
     return files + [ROOT / "conftest.py", ROOT / "pyproject.toml"]
 
 
-def sample_pngs() -> list[tuple[str, bytes]]:
-    """The first test image of each class, as PNG files named by their class."""
-    images, labels = load_split("test")
+def sample_pngs(test: TestSet) -> list[tuple[str, bytes]]:
+    """The first gate image of each class, as PNG files named by their class (without labels of the
+    model's classes, the first ten, named by their place)."""
+    if test.labels is None:
+        picks = [(f"images/image-{i}.png", i) for i in range(min(10, len(test.images)))]
+    else:
+        picks = [
+            (f"images/class-{label}.png", int(np.argmax(test.labels == label)))
+            for label in np.unique(test.labels)
+        ]
     found = []
-    for label in range(10):
+    for name, index in picks:
         buffer = io.BytesIO()
-        Image.fromarray(images[list(labels).index(label)]).save(buffer, format="PNG")
-        found.append((f"images/class-{label}.png", buffer.getvalue()))
+        Image.fromarray(test.images[index]).save(buffer, format="PNG")
+        found.append((name, buffer.getvalue()))
     return found
 
 
@@ -128,9 +139,11 @@ class Writer:
 
 
 def write_models(put: Writer, manifest: Manifest, artifacts: list[Artifact]) -> None:
-    """The manifest cut down to `artifacts`, their files and the reference outputs."""
+    """The manifest cut down to `artifacts`, their files, the reference outputs and the gate's images."""
     put.text(f"artifacts/{MANIFEST}", json.dumps(manifest.subset(artifacts), indent=2) + "\n")
-    for path in [f for a in artifacts for f in a.verify().files] + [manifest.reference()]:
+    gate = gate_file(manifest)
+    kept = [gate.path] if gate else []
+    for path in [f for a in artifacts for f in a.verify().files] + [manifest.reference(), *kept]:
         put.file(path, f"artifacts/{path.relative_to(manifest.folder)}")
 
 
@@ -167,7 +180,9 @@ def build(spec: Spec, artifacts: Path, out: Path) -> Path:
     """Write out/<spec.name>.tar.gz atomically; ToolkitError when artifacts or wheels are missing."""
     manifest = Manifest(artifacts / MANIFEST)
     artifacts = chosen_artifacts(manifest, spec)
-    archive, data = out / f"{spec.name}.tar.gz", data_dir("test")
+    test = read_test_set(manifest)  # checks the gate's images, which evaluate reads on the device
+    on_fashion_mnist = gate_file(manifest) is None
+    archive, data = out / f"{spec.name}.tar.gz", data_dir("test") if on_fashion_mnist else None
     with tempfile.TemporaryDirectory() as tmp:
         wheels = download(spec.target, engines(spec.engine), spec.python, Path(tmp))
         # compresslevel 1: wheels, models and data are compressed already
@@ -176,9 +191,9 @@ def build(spec: Spec, artifacts: Path, out: Path) -> Path:
             for path in sources():
                 put.file(path, str(path.relative_to(ROOT)))
             write_models(put, manifest, artifacts)
-            for name in split_files("test"):  # a device evaluates; it does not train
+            for name in split_files("test") if on_fashion_mnist else ():  # a device evaluates, not trains
                 put.file(data / name, f"data/{name}")
-            for name, png in sample_pngs():
+            for name, png in sample_pngs(test):
                 put.text(name, png)
             write_install(put, spec, wheels, artifacts)
     return archive

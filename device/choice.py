@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.table import DASH, fixed, seconds, size
+from benchmarks.table import DASH, accuracy, fixed, seconds, size
 from device.report import load_devices
 from runtime import cli
 from runtime.choice import RULE, choose
@@ -122,7 +122,7 @@ def markdown(manifest: Manifest, targets: list[Target]) -> str:
         "# Which variant for which target",
         "",
         f"The default on each target: {RULE}. Every variant here passed its parity gate against Keras "
-        f"(accuracy {keras:.4f}) on the 10,000 test images.",
+        f"(accuracy {accuracy(keras)}) on the gate's images.",
         "",
         *[f"- {title}: **{name}**" for title, name in picked.items()],
         "",
@@ -142,7 +142,7 @@ def markdown(manifest: Manifest, targets: list[Target]) -> str:
             cells.append(DASH if not cell else latency if cell.ram == DASH else f"{latency} · {cell.ram}")
         lines.append(
             f"| {name} | {artifact.variant.precision.means} | {size(artifact.file.bytes)} | "
-            f"{fixed(artifact.figures['accuracy'])} | {fixed(artifact.figures['agreement'])} | "
+            f"{accuracy(artifact.figures['accuracy'])} | {fixed(artifact.figures['agreement'])} | "
             + " | ".join(cells)
             + " |"
         )

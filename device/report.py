@@ -21,6 +21,7 @@ from runtime.errors import ToolkitError
 from runtime.files import atomic_path
 from runtime.machine import clock_text
 from runtime.manifest import MANIFEST, Manifest
+from runtime.parity import shown
 
 HOST = "this host"
 
@@ -93,11 +94,13 @@ def fingerprint(device: dict) -> list[str]:
 
 
 def device_accuracy(device: dict, variant: str) -> float | None:
-    """Accuracy as evaluate measured it on the device (the host's: as the export gate measured it)."""
+    """Accuracy as evaluate measured it on the device (the host's: as the export gate measured it);
+    None also where the gate's images had no labels of the model's classes (no accuracy)."""
     rows = {r["variant"]: r for r in (device.get("evaluate") or {}).get("variants", [])}
     if device["name"] == HOST:
         rows = {r["variant"]: r for r in device["bench"]["rows"]}
-    return rows.get(variant, {}).get("accuracy")
+    value = rows.get(variant, {}).get("accuracy")
+    return value if isinstance(value, float | int) else None
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ METRICS = (
         "best img/s (batch 32 or 1,024, every core)", "best img/s", lambda d, r: r["best_ips"], rate, True
     ),
     Metric(
-        "accuracy re-checked on the device (evaluate, 10,000 test images)",
+        "accuracy re-checked on the device (evaluate, the gate's images)",
         "accuracy on the device",
         lambda d, r: device_accuracy(d, r["variant"]),
         fixed,
@@ -217,7 +220,7 @@ def host_and_device(artifacts: Path, folder: Path) -> str:
     for row in device["variants"]:
         host = manifest.find(row["variant"]).figures
         lines.append(
-            f"{row['variant']:<16}{host['accuracy']:>14.4f}{row['accuracy']:>9.4f}"
+            f"{row['variant']:<16}{shown(host['accuracy']):>14}{shown(row['accuracy']):>9}"
             f"{host['agreement']:>16.4f}{row['agreement']:>9.4f}"
             f"{host['max_abs_diff']:>19.2e}{row['max_abs_diff']:>10.2e}"
         )

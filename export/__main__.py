@@ -2,30 +2,40 @@
 
     python -m export [--artifacts artifacts]            # the tutorial model `make train` left there
     python -m export --model my.keras [--out artifacts/mine] [--classes labels.txt] [--verbose]
+    python -m export --model cnn.keras --data photos/ [--data-test test/] [--input-range 0-255]
 
 The tutorial's model.keras is checksum-checked against train.json; a model of your own needs none:
-any Keras classifier of 28x28 or 28x28x1 greyscale images in [0, 1] (export/model_source.py). Both
-are loaded with safe_mode=True. Writes every variant, reference.npz and manifest.json (last,
-atomically). A variant outside its tolerance is not published and the exit status is 1; a model
-that cannot be exported gets one line saying why, exit status 1, and nothing is published.
+any Keras image classifier, (H, W), (H, W, 1) or (H, W, 3) images of 8 to 512 pixels a side
+(export/model_source.py). Both are loaded with safe_mode=True. Every variant is calibrated and
+gated on your labelled images (--data: a folder per class, or an .npz; export/data.py), or without
+them on Fashion-MNIST (28x28 greyscale models only). Writes every variant, reference.npz, the gate's
+images and manifest.json (last, atomically). A variant outside its tolerance is not published and
+the exit status is 1; a model or data that cannot be used gets one line saying why (a line per
+file), exit status 1, and nothing is published.
 """
 
 import sys
 from pathlib import Path
 
 from runtime import cli
+from runtime.inputs import Range
 from runtime.quiet import native_stderr_silenced
 
 
 def export(args) -> int:
-    from export.model_source import named, own, tutorial  # cheap checks first: a refusal is instant
+    from export.data import DataSource  # cheap checks first: a refusal is instant
+    from export.model_source import named, own, tutorial
 
+    if args.data_test and not args.data:
+        raise cli.UsageError("--data-test needs --data (the images to calibrate on)")
     source = own(args.model) if args.model else tutorial(args.artifacts)
     if args.classes:
         source = named(source, args.classes)
+    data = DataSource.named(args.data, args.data_test) if args.data else None
     with native_stderr_silenced(not args.verbose):  # TensorFlow's import prints absl INFO lines
         from export.pipeline import export_all
-    print(f"published {export_all(args.out or args.artifacts, source, args.verbose)}")
+    published = export_all(args.out or args.artifacts, source, args.verbose, data, args.input_range)
+    print(f"published {published}")
     return 0
 
 
@@ -36,8 +46,31 @@ def main(argv=None) -> int:
         type=Path,
         metavar="FILE",
         help="a Keras classifier of your own (.keras) to export instead, no train.json "
-        "needed: one input of 28x28 or 28x28x1 greyscale in [0, 1], one row of class "
-        "scores out (default: the tutorial's ARTIFACTS/model.keras)",
+        "needed: one input of (H, W), (H, W, 1) or (H, W, 3) images, 8 to 512 pixels a side, one "
+        "row of class scores out (default: the tutorial's ARTIFACTS/model.keras)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR|NPZ",
+        help="your labelled images to calibrate and gate on: a folder with one subfolder per class "
+        "(as Keras' image_dataset_from_directory reads; the sorted folder names are the classes), "
+        "or an .npz of x (images), y (labels) and optionally classes; split reproducibly into "
+        "calibration and gate images (default: Fashion-MNIST, for 28x28 greyscale models only)",
+    )
+    parser.add_argument(
+        "--data-test",
+        type=Path,
+        metavar="DIR|NPZ",
+        help="separate labelled images for the gate, then all of --data calibrates (default: none, "
+        "a share of each class of --data gates)",
+    )
+    parser.add_argument(
+        "--input-range",
+        type=Range,
+        choices=list(Range),
+        help="the values the model takes for black to white, when it does not start with a "
+        "Rescaling layer (which means 0-255) (default: 0-1)",
     )
     parser.add_argument(
         "--out",
@@ -49,8 +82,8 @@ def main(argv=None) -> int:
         "--classes",
         type=Path,
         metavar="LABELS",
-        help="text file with one class name per line, in output order (default: the "
-        "Fashion-MNIST names for 10 outputs, else 'class 0', 'class 1', ...)",
+        help="text file with one class name per line, in output order (default: the names "
+        "--data gives, else the Fashion-MNIST names for 10 outputs, else 'class 0', 'class 1', ...)",
     )
     parser.add_argument(
         "--verbose",

@@ -38,7 +38,12 @@ PADDING_SAME = 0  # schema Padding: SAME 0, VALID 1
 class Graph:
     layers: list  # Dense, Conv and Pool, in order
     softmax: Softmax
-    inputs: int  # pixels per image
+    image: tuple[int, int, int]  # height, width and channels of the input image
+
+    @property
+    def inputs(self) -> int:
+        """Pixel values per image."""
+        return int(np.prod(self.image))
 
 
 def enum_names(enum) -> dict[int, str]:
@@ -158,18 +163,24 @@ def read(data: bytes, layers: list[str] = ()) -> Graph:
     softmax = softmax_parameters(
         last_op.builtinOptions.beta, input_scale[0], classes, float(output_scale[0]), output_zero_point
     )
-    return Graph(layers, softmax, int(np.prod(model.shape(model.graph.inputs[0]))))
+    height, width, *channels = model.shape(model.graph.inputs[0])[1:]
+    return Graph(layers, softmax, (height, width, *(channels or [1])))
 
 
 def check_input(quantization) -> None:
-    """The model's int8 input must be pixels / 255 quantized so that q + 128 is the pixel itself."""
+    """The model's int8 input must be its input value of each pixel (pixels / 255 for inputs 0..1,
+    the pixels for 0..255) quantized so that q + 128 is the pixel itself: the C function takes pixels."""
     scale, zero_point = quantization
-    q = np.clip(np.round(PIXELS.astype(np.float32) / 255 / scale[0]) + zero_point, -128, 127)
-    if not np.array_equal(q + 128, PIXELS):
-        raise VariantSkipped(
-            f"input quantization (scale {scale[0]:.6g}, zero point {zero_point}) is not "
-            "pixels - 128; supported: scale 1/255, zero point -128"
-        )
+    for white in (1, 255):
+        values = PIXELS.astype(np.float32) * np.float32(white / 255)
+        q = np.clip(np.round(values / scale[0]) + zero_point, -128, 127)
+        if np.array_equal(q + 128, PIXELS):
+            return
+    raise VariantSkipped(
+        f"input quantization (scale {scale[0]:.6g}, zero point {zero_point}) is not pixels - 128; "
+        "supported: zero point -128 and scale 1/255 (inputs 0..1) or 1 (0..255), as calibration on "
+        "images holding black and white gives"
+    )
 
 
 def image(shape: tuple[int, ...]) -> tuple[int, int, int]:

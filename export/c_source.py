@@ -4,6 +4,8 @@ precomputed, then fmnist_predict).
 
     int fmnist_predict(const uint8_t pixels[784], int8_t scores[10]);  /* returns the top class */
 
+(784 = 28x28 greyscale for the tutorial; FMNIST_INPUTS = height x width x channels in general.)
+
 Dependency-free C99: <stdint.h> and <string.h> only (and the compiler's <arm_acle.h> or <arm_mve.h> on
 cores that have them), no malloc, no floating point at run time. The layers' outputs live in one stack
 array, the scratch: each layer reads one end of it and writes the other, so it holds the largest pair
@@ -45,6 +47,9 @@ def header(graph: Graph, scratch: int) -> str:
 
 #include <stdint.h>
 
+#define FMNIST_HEIGHT {graph.image[0]}
+#define FMNIST_WIDTH {graph.image[1]}
+#define FMNIST_CHANNELS {graph.image[2]} /* 1: greyscale, 3: RGB (interleaved) */
 #define FMNIST_INPUTS {graph.inputs}
 #define FMNIST_CLASSES {classes}
 #define FMNIST_OUTPUT_SCALE {softmax.output_scale!r}f
@@ -55,8 +60,9 @@ def header(graph: Graph, scratch: int) -> str:
 extern "C" {{
 #endif
 
-/* Classify one 28x28 image of raw 0..255 pixels (row-major); writes the {classes} int8 scores and
- * returns the top class. Reentrant: no static state, no allocation. */
+/* Classify one {graph.image[0]}x{graph.image[1]} image of raw 0..255 pixels (row-major, channels
+ * interleaved); writes the {classes} int8 scores and returns the top class. Reentrant: no static
+ * state, no allocation. */
 int fmnist_predict(const uint8_t pixels[{graph.inputs}], int8_t scores[{classes}]);
 
 #ifdef __cplusplus

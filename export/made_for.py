@@ -54,7 +54,7 @@ def run_made_for(
     started = time.perf_counter()
     try:
         with native_stderr_silenced(not verbose), closing(open_engine(artifact.path, runtime, 1)) as engine:
-            theirs = Predictor(engine, artifact, ours.classes)
+            theirs = Predictor(engine, artifact, ours.classes, ours.image)
             labels = test.labels
             figures = compare(theirs.predict(test.images), labels, ours.predict(test.images))
     except ModelError as e:

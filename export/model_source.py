@@ -1,9 +1,11 @@
 """The Keras model to export and where it came from, checked before anything is written.
 
 Two sources: the tutorial's ARTIFACTS/model.keras, whose sha256 must be the one train.json records
-(`make train`), and a model of your own (`python -m export --model my.keras`): any classifier with
-one input of 28x28 or 28x28x1 greyscale images in [0, 1] and one row of class scores out. Either is
-loaded with safe_mode=True, so a file carrying Python code (a Lambda layer) is refused, never run.
+(`make train`), and a model of your own (`python -m export --model my.keras`): any image classifier
+with one input of (H, W), (H, W, 1) or (H, W, 3) images, 8 to 512 pixels a side, and one row of
+class scores out. Its input range is read from the model (a Rescaling layer first: it takes 0..255
+pixels), else given (--input-range), else 0..1. Either is loaded with safe_mode=True, so a file
+carrying Python code (a Lambda layer) is refused, never run.
 """
 
 import json
@@ -13,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.dataset import scaled
-from runtime.engines import GREY, check_io
+from runtime.engines import check_io
 from runtime.errors import ModelError
 from runtime.files import read_labels, sha256_file
-from runtime.predictor import default_classes
+from runtime.inputs import ImageInput, Range
 
 KERAS_SUFFIXES = (".keras", ".h5")  # what keras.saving.load_model reads
 TRAIN_FIGURES = ("epochs", "batch_size", "seed", "seconds", "accuracy")  # train.json -> manifest
@@ -35,12 +36,14 @@ class ModelSource:
 @dataclass(frozen=True)
 class CheckedModel:
     model: object  # a keras.Model (Keras is imported only once the cheap checks have passed)
-    image_shape: tuple[int, ...]  # one image as the model takes it: (28, 28) or (28, 28, 1)
-    classes: list[str]
+    image_shape: tuple[int, ...]  # one image as the model takes it: (H, W), (H, W, 1) or (H, W, 3)
+    image: ImageInput  # its images: size, colour, range (the preprocessing follows from the data)
+    range_from: str  # where the range was read: the Rescaling layer, --input-range, or the default
+    count: int  # class scores it gives
 
     def as_input(self, images: np.ndarray) -> np.ndarray:
-        """uint8 (N, 28, 28) images as the model takes them: float32 0..1 of its shape."""
-        return scaled(images).reshape(len(images), *self.image_shape)
+        """uint8 images (N, *image.shape) as the model takes them: float32 of its shape and range."""
+        return self.image.values(images).reshape(len(images), *self.image_shape)
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,7 @@ class ModelCard:
     name: str  # the Keras model's own name
     version: str  # the first 12 hex digits of the Keras file's sha256: which model it is
     classes: list[str]
-
-    @classmethod
-    def of(cls, source: ModelSource, checked: CheckedModel) -> "ModelCard":
-        return cls(checked.model.name, source.sha256[:12], checked.classes)
+    image: ImageInput  # the images it takes, prepared as its data was
 
 
 def tutorial(folder: Path) -> ModelSource:
@@ -94,24 +94,42 @@ def named(source: ModelSource, labels: Path) -> ModelSource:
     return replace(source, classes=read_labels(labels), labels=labels)
 
 
-def load_checked(source: ModelSource) -> CheckedModel:
-    """The model, loaded safely, with the image shape it takes and its class names; a ModelError
-    naming the model when it is no classifier of 28x28 greyscale images or the names do not fit."""
+def load_checked(source: ModelSource, input_range: Range | None = None) -> CheckedModel:
+    """The model, loaded safely, with the images it takes; a ModelError naming the model when it is
+    no image classifier, its class names do not fit, or `input_range` contradicts its Rescaling layer."""
     model = load_keras(source.path)
     image_shape, count = check_io(
-        source.path,
-        model.inputs,
-        model.outputs,
-        tuple(model.inputs[0].shape),
-        tuple(model.outputs[0].shape),
-        GREY,
+        source.path, model.inputs, model.outputs, tuple(model.inputs[0].shape), tuple(model.outputs[0].shape)
     )
     if source.classes is not None and len(source.classes) != count:
         raise ModelError(
             source.path,
             f"gives {count} class scores, but {source.labels} names {len(source.classes)} classes",
         )
-    return CheckedModel(model, image_shape, source.classes or default_classes(count))
+    rescaling = first_rescaling(model)
+    if rescaling and input_range is Range.UNIT:
+        raise ModelError(
+            source.path,
+            f"starts with a Rescaling layer ({rescaling}), so it takes 0..255 pixels, "
+            f"not the {input_range} that --input-range says",
+        )
+    image_range = Range.BYTE if rescaling else input_range or Range.UNIT
+    range_from = (
+        f"the model's Rescaling layer {rescaling}"
+        if rescaling
+        else "--input-range"
+        if input_range
+        else "the default (no Rescaling layer first, no --input-range)"
+    )
+    return CheckedModel(model, image_shape, ImageInput.of_shape(image_shape, image_range), range_from, count)
+
+
+def first_rescaling(model) -> str | None:
+    """The name of the Rescaling layer the model starts with (it then takes pixels 0..255), or None."""
+    import keras
+
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    return layers[0].name if layers and isinstance(layers[0], keras.layers.Rescaling) else None
 
 
 def load_keras(path: Path):

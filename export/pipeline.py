@@ -3,7 +3,9 @@
 Each variant gives one record (`Outcome`): its Artifact (file, digest, figures, companions, recipe)
 and the tolerances it broke. The manifest is written from the records that passed, and the runtime
 reads it back into the same Artifact type. A variant outside its tolerance is not published; the
-others are, and a ParityError listing every failure is raised after publishing.
+others are, and a ParityError listing every failure is raised after publishing. The images every
+variant is calibrated and measured on are the user's (--data) or Fashion-MNIST's (export/data.py);
+the user's gate images and labels are kept in the run folder (gate.npz) for runtime.evaluate.
 """
 
 import re
@@ -15,18 +17,20 @@ from pathlib import Path
 import numpy as np
 
 from export import VariantSkipped
+from export.data import DataSource, ExportData, export_data
 from export.int8 import Int8Plan, Quantization
 from export.made_for import run_made_for
 from export.model_source import CheckedModel, ModelCard, ModelSource, load_checked, tutorial
-from runtime.dataset import data_dir, dataset_sha256, load_split
 from runtime.errors import ModelError, one_line
 from runtime.files import sha256_file
+from runtime.inputs import ImageInput, Range
 from runtime.loader import open_artifact
 from runtime.manifest import Artifact, FileRecord
-from runtime.parity import TestSet, compare, gate
+from runtime.parity import TestSet, compare, gate, shown
 from runtime.predictor import is_probability, softmax
 from runtime.progress import progress, say
 from runtime.quiet import native_stderr_silenced
+from runtime.testset import GATE
 from runtime.variants import KERAS_MODEL, Variant, runnable
 
 # How the converters name an operation they have no kernel for (TFLite; tf2onnx; onnx's checker).
@@ -54,29 +58,38 @@ class Job:
 
     source: ModelSource
     checked: CheckedModel
+    image: ImageInput  # what the published variants take: the model's images, prepared as the data was
+    classes: list[str]
     plan: Int8Plan
     test: TestSet
     verbose: bool
 
     @property
     def card(self) -> ModelCard:
-        return ModelCard.of(self.source, self.checked)
+        return ModelCard(self.checked.model.name, self.source.sha256[:12], self.classes, self.image)
 
 
-def export_all(folder: Path, source: ModelSource | None = None, verbose: bool = False) -> Path:
+def export_all(
+    folder: Path,
+    source: ModelSource | None = None,
+    verbose: bool = False,
+    data: DataSource | None = None,
+    input_range: Range | None = None,
+) -> Path:
     """Export, check and publish every variant of `source` (default: the tutorial model in `folder`)
-    into `folder`; returns the manifest path, or raises ParityError after publishing the rest.
-    `verbose` lets TensorFlow's and the converters' own log lines through."""
+    into `folder`, calibrated and gated on `data` (default: Fashion-MNIST); returns the manifest
+    path, or raises ParityError after publishing the rest. `input_range` is the model's when it has
+    no Rescaling layer to say it. `verbose` lets TensorFlow's and the converters' own log lines through."""
     from export.publish import ExportLock, new_run_folder, publish
 
     source = source or tutorial(folder)  # before TensorFlow is imported: a refusal is instant
-    data = data_dir()
     with native_stderr_silenced(not verbose):
-        checked = load_checked(source)
+        checked = load_checked(source, input_range)
+    chosen = export_data(data, checked, source)  # every refusal before anything is written
     with ExportLock(folder):
         run = new_run_folder(folder)
         try:
-            outcomes = export_into(run, source, checked, data, verbose)
+            outcomes = export_into(run, source, checked, chosen, verbose)
         except BaseException:  # a converter refused the model, or we were interrupted: no trace left
             shutil.rmtree(run, ignore_errors=True)
             raise
@@ -84,16 +97,16 @@ def export_all(folder: Path, source: ModelSource | None = None, verbose: bool = 
             for file in failed.artifact.files:
                 file.unlink(missing_ok=True)
         published = [o.artifact for o in outcomes if o.passed]
-        manifest_path = publish(folder, run, manifest(folder, run, published, checked, source, data))
+        manifest_path = publish(folder, run, manifest(folder, run, published, checked, source, chosen))
     gate(((o.artifact.variant, o.violations) for o in outcomes), str(manifest_path))
     return manifest_path
 
 
 def export_into(
-    run: Path, source: ModelSource, checked: CheckedModel, data: Path, verbose: bool
+    run: Path, source: ModelSource, checked: CheckedModel, data: ExportData, verbose: bool
 ) -> list[Outcome]:
-    """Write the Keras copy, its reference outputs and every variant into `run`; a record of each."""
-    (train_images, _), (test_images, test_labels) = load_split("train", data), load_split("test", data)
+    """Write the Keras copy, its reference outputs, the gate's images (the user's) and every variant
+    into `run`; a record of each."""
     keras_copy = run / KERAS_MODEL.filename
     shutil.copyfile(source.path, keras_copy)
     if sha256_file(keras_copy) != source.sha256:
@@ -101,19 +114,21 @@ def export_into(
 
     started = time.perf_counter()
     with native_stderr_silenced(not verbose):
-        reference = checked.model.predict(checked.as_input(test_images), batch_size=1000, verbose=0)
+        reference = checked.model.predict(checked.as_input(data.gate), batch_size=1000, verbose=0)
     if not is_probability(reference):
         reference = softmax(reference)  # as the runtime does for a model that gives logits
         say(f"{'keras':<22}gives logits: compared as probabilities (their softmax), as the runtime does")
-    figures = compare(reference, test_labels, reference, time.perf_counter() - started)
-    np.savez_compressed(run / "reference.npz", probabilities=reference, labels=test_labels)
-    test = TestSet(test_images, test_labels, reference, figures)
-    say(f"{'keras':<22}reference outputs on {len(test_images)} test images, accuracy {figures.accuracy:.4f}")
+    figures = compare(reference, data.labels, reference, time.perf_counter() - started)
+    labels = {} if data.labels is None else {"labels": data.labels}
+    np.savez_compressed(run / "reference.npz", probabilities=reference, **labels)
+    if data.keeps_gate:
+        np.savez_compressed(run / GATE, images=data.gate, labels=data.labels)
+    test = TestSet(data.gate, data.labels, reference, figures)
+    say(f"{'keras':<22}reference outputs on {len(data.gate)} gate images, accuracy {shown(figures.accuracy)}")
 
     outcomes = [Outcome(Artifact(KERAS_MODEL, FileRecord.of(keras_copy), figures.summary()))]
-    job = Job(
-        source, checked, Int8Plan(run.parent, source.sha256, train_images, checked.image_shape), test, verbose
-    )
+    plan = Int8Plan(run.parent, source.sha256, data, checked)
+    job = Job(source, checked, data.image, data.classes, plan, test, verbose)
     for variant in progress(runnable(), "export"):
         outcome = export_variant(variant, run / variant.filename, job)
         if outcome is not None:
@@ -136,7 +151,7 @@ def export_variant(variant: Variant, path: Path, job: Job) -> Outcome | None:
     except Exception as e:  # converters raise their own types; each means "this model cannot be"
         raise ModelError(job.source.path, f"cannot be exported to {variant}: {refusal(e)}") from None
     artifact = recorded(variant, path, extra or {}, quantization)
-    predictor = open_artifact(artifact, threads=1, classes=job.checked.classes)
+    predictor = open_artifact(artifact, 1, job.classes, job.image)
     figures = job.test.measure(predictor)
     second = run_made_for(artifact, predictor, job.test, job.verbose)  # in the runtime it is made for
     artifact = replace(artifact, figures=figures.summary(), facts=artifact.facts | second.facts)
@@ -145,7 +160,7 @@ def export_variant(variant: Variant, path: Path, job: Job) -> Outcome | None:
         violations += job.plan.hints(quantization, model, job.test.images)
     verdict = "FAIL " + ", ".join(violations) if violations else "ok"
     say(
-        f"{variant.name:<22}{path.stat().st_size / 1024:7.1f} KiB  accuracy {figures.accuracy:.4f}"
+        f"{variant.name:<22}{path.stat().st_size / 1024:7.1f} KiB  accuracy {shown(figures.accuracy)}"
         f"  agreement {figures.agreement:.4f}  max_abs_diff {figures.max_abs_diff:.1e}"
         f"  ({time.perf_counter() - started:.1f} s)  {verdict}"
     )
@@ -175,21 +190,18 @@ def manifest(
     artifacts: list[Artifact],
     checked: CheckedModel,
     source: ModelSource,
-    data: Path,
+    data: ExportData,
 ) -> dict:
     """The one description of the published set (see ../shared/design.md)."""
+    gate_file = run / GATE
+    kept = {"gate": FileRecord.of(gate_file).as_json(folder)} if gate_file.exists() else {}
     return {
-        "classes": checked.classes,
-        "input": {
-            "shape": [None, *checked.image_shape],
-            "dtype": "float32",
-            "scaling": "pixels / 255",
-            "layout": "greyscale, light object on a black background",
-        },
+        "classes": data.classes,
+        "input": data.image.as_json(checked.image_shape, checked.range_from),
         "artifacts": [a.as_json(folder) for a in artifacts],
         "reference": str((run / "reference.npz").relative_to(folder)),
         "reference_sha256": sha256_file(run / "reference.npz"),
-        "dataset": dataset_sha256(data),
+        "dataset": {**data.description, **kept},
         **source.origin,  # "train" (the tutorial's figures) or "source" (a model of the user's own)
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -173,9 +173,14 @@ def choose(rows: list[dict]) -> dict:
 
 def calibration_images(train_images: np.ndarray, count: int) -> np.ndarray:
     """`count` training images as float32 0..1; a smaller set is the start of a larger one."""
-    if not 1 <= count <= len(train_images) - VALIDATION_IMAGES:
-        raise ValueError(f"calibration needs 1..{len(train_images) - VALIDATION_IMAGES} images, got {count}")
-    return scaled(train_images[np.sort(shuffled(len(train_images))[:count])])
+    return scaled(train_images[calibration_indices(len(train_images), count)])
+
+
+def calibration_indices(total: int, count: int) -> np.ndarray:
+    """Which `count` of `total` training images calibrate (never the held-out validation images)."""
+    if not 1 <= count <= total - VALIDATION_IMAGES:
+        raise ValueError(f"calibration needs 1..{total - VALIDATION_IMAGES} images, got {count}")
+    return np.sort(shuffled(total)[:count])
 
 
 def validation_images(train_images: np.ndarray) -> np.ndarray:

@@ -80,16 +80,19 @@ def floats(builder: flatbuffers.Builder, values: list[float]) -> int:
     return builder.CreateNumpyVector(np.array(values, np.float32))
 
 
-def image_classifier(name: str, version: str, description: str, float_input: bool) -> bytes:
-    """The metadata of a classifier of RGB images whose pixels are divided by 255 (the model's own
-    input, float32, or uint8 pixels as they are), with one score per label of LABELS out."""
+def image_classifier(
+    name: str, version: str, description: str, float_input: bool, white: float = 1.0
+) -> bytes:
+    """The metadata of a classifier of RGB images whose pixels become values 0..`white` (the model's
+    own input, float32: divided by 255 / white; or uint8 pixels as they are), with one score per label
+    of LABELS out."""
     b = flatbuffers.Builder(1024)
     text = b.CreateString
     normalization = table(  # (pixel - mean) / std: what MediaPipe feeds a float input
         b,
         "ProcessUnit",
         options_type=ProcessUnitOptions.NORMALIZATION,
-        options=table(b, "NormalizationOptions", mean=floats(b, [0.0]), std=floats(b, [255.0])),
+        options=table(b, "NormalizationOptions", mean=floats(b, [0.0]), std=floats(b, [255.0 / white])),
     )
     rgb = table(
         b,
@@ -104,7 +107,7 @@ def image_classifier(name: str, version: str, description: str, float_input: boo
         description=text("Input image to be classified."),
         content=rgb,
         process_units=tables(b, [normalization]),
-        stats=table(b, "Stats", max=floats(b, [1.0 if float_input else 255.0]), min=floats(b, [0.0])),
+        stats=table(b, "Stats", max=floats(b, [white if float_input else 255.0]), min=floats(b, [0.0])),
     )
     labels = table(
         b,

@@ -71,7 +71,8 @@ def run(body, made: argparse.ArgumentParser, argv: list[str] | None = None) -> i
         silence_stdout()
         return 1
     except ToolkitError as e:
-        fail(str(e))
+        for line in e.lines():
+            fail(line)
     except OSError as e:
         fail(f"{e.filename}: {e.strerror}" if e.filename else str(e))
     except KeyboardInterrupt:

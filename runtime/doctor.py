@@ -41,8 +41,8 @@ def measure(artifacts: Path, seconds: float) -> list[dict]:
     here = [a for a in manifest.runnable() if importlib.util.find_spec(a.format.module)]
     if not here:
         raise ToolkitError(manifest.path, "no variant here has its engine installed")
-    one = np.zeros((1, 28, 28), np.uint8)
-    many = np.random.default_rng(0).integers(0, 256, (BATCH, 28, 28), np.uint8)
+    one = np.zeros((1, *manifest.input.shape), np.uint8)
+    many = np.random.default_rng(0).integers(0, 256, (BATCH, *manifest.input.shape), np.uint8)
     share, cores = seconds / (2 * len(here)), len(os.sched_getaffinity(0))
     rows = []
     for artifact in here:

@@ -11,9 +11,30 @@ class ToolkitError(Exception):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    def lines(self) -> list[str]:
+        """What a CLI prints, one `error:` line each."""
+        return [str(self)]
+
 
 class DataError(ToolkitError):
     """A Fashion-MNIST IDX file is missing, damaged or not what it claims to be."""
+
+
+class Refusals(DataError):
+    """Every file of a dataset that cannot be used, found in one pass and raised once: one line
+    each (the first LIMIT, then how many more), so a user fixes them all at one go."""
+
+    LIMIT = 20
+
+    def __init__(self, errors: list[ToolkitError], folder: str | Path):
+        first = errors[0]
+        super().__init__(first.path, first.reason)
+        self.errors, self.folder = errors, str(folder)
+
+    def lines(self) -> list[str]:
+        shown = [str(e) for e in self.errors[: self.LIMIT]]
+        more = len(self.errors) - len(shown)
+        return shown + ([f"{self.folder}: {more} more files cannot be used like these"] if more else [])
 
 
 class ModelError(ToolkitError):
@@ -21,7 +42,7 @@ class ModelError(ToolkitError):
 
 
 class ImageError(ToolkitError):
-    """An input image cannot be read or turned into a 28x28 model input."""
+    """An input image cannot be read or turned into a model input."""
 
 
 class ParityError(ToolkitError):

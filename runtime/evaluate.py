@@ -3,10 +3,13 @@
     python -m runtime.evaluate [--artifacts artifacts] [--model NAME] [--threads N] [--json] [--out DIR]
 
 Reads ARTIFACTS/manifest.json and the Keras model's probabilities (reference.npz, checksum-checked),
-predicts the 10,000 test images from the IDX files with every variant the runtime can run (or just
---model) and prints accuracy, agreement with Keras, the largest probability difference and seconds,
-then accuracy per class. The figures are those `make export` recorded in the manifest when nothing
-has changed.
+predicts the images export measured on (the gate's images and labels from `export --data`, kept
+beside reference.npz, or the 10,000 Fashion-MNIST test images from the IDX files) with every variant
+the runtime can run (or just --model) and prints accuracy, agreement with Keras, the largest
+probability difference and seconds, then accuracy per class. The figures are those `make export`
+recorded in the manifest when nothing has changed. Images without labels of the model's classes
+(Fashion-MNIST for a model of other classes) have no accuracy: it reads "n/a (no labelled data:
+--data)", and agreement with Keras is what each variant is held to.
 
 Pictures go to ARTIFACTS/evaluation/ (or --out): `disagreements-<variant>.png` for every variant, a
 grid of the test images whose class differs from Keras' (or, for a perfect variant, a picture saying
@@ -27,13 +30,14 @@ from pathlib import Path
 import numpy as np
 
 from runtime import cli
-from runtime.dataset import SPLITS, data_dir, load_split
-from runtime.errors import DataError, ModelError, ParityError, ToolkitError
+from runtime.errors import ModelError, ParityError, ToolkitError
+from runtime.inputs import ImageInput
 from runtime.loader import open_artifact
 from runtime.manifest import MANIFEST, Artifact, Manifest
-from runtime.parity import Figures, TestSet, compare, gate
+from runtime.parity import NO_LABELS, Figures, TestSet, gate
 from runtime.progress import progress, say
-from runtime.report import class_accuracy_chart, disagreement_grid, save_png
+from runtime.report import class_accuracy_chart, disagreement_grid, no_labels_chart, save_png
+from runtime.testset import read_test_set
 from runtime.variants import VARIANTS, Variant, runnable
 
 CHART = "per-class-accuracy"  # .png, or -<variant>.png for one variant
@@ -69,33 +73,12 @@ class Result:
         }
 
 
-def read_test_set(manifest: Manifest) -> TestSet:
-    """reference.npz (checksum-checked) and the IDX test split, which must hold the same labels."""
-    path = manifest.reference()
-    try:
-        with np.load(path) as npz:
-            reference, reference_labels = npz["probabilities"], npz["labels"]
-    except (OSError, KeyError, ValueError) as e:
-        raise ModelError(path, f"not a readable reference ({e})") from None
-    if reference.ndim != 2 or reference.shape[1] != len(manifest.classes):
-        raise ModelError(
-            path,
-            f"holds {reference.shape[-1]} class scores per image, but {manifest.path} "
-            f"names {len(manifest.classes)} classes; re-run `make export`",
-        )
-    images, labels = load_split("test")
-    if len(reference) != len(labels) or not np.array_equal(reference_labels, labels):
-        raise DataError(
-            data_dir("test") / SPLITS["test"][1],
-            f"these test labels are not those {path} was made with; evaluate on the export's data",
-        )
-    return TestSet(images, labels, reference, compare(reference, labels, reference))
-
-
-def evaluate(artifact: Artifact, data: TestSet, classes: list[str], threads: int) -> Result:
+def evaluate(
+    artifact: Artifact, data: TestSet, classes: list[str], image: ImageInput, threads: int
+) -> Result:
     """Load one variant (checksum first), predict the test set and hold it to its tolerance."""
     try:
-        predictor = open_artifact(artifact.verify(), threads, classes)
+        predictor = open_artifact(artifact.verify(), threads, classes, image)
     except ToolkitError as e:
         return Result(artifact.variant, load_error=str(e))
     figures = data.measure(predictor)
@@ -123,11 +106,12 @@ def draw(results: list[Result], data: TestSet, classes: list[str], out: Path, ch
             keras_top1,
             result.variant_top1,
             classes,
-            len(data.labels),
+            len(data.images),
         )
         result.picture = save_png(grid, out / f"disagreements-{name}.png")
         series[name] = figures.per_class_accuracy
-    return save_png(class_accuracy_chart(series, classes), out / chart_name)
+    chart = class_accuracy_chart(series, classes) if data.labels is not None else no_labels_chart(classes)
+    return save_png(chart, out / chart_name)
 
 
 NAME = 22  # columns for a variant's name: the longest, tflite-int16x8-micro, and two spaces
@@ -139,8 +123,9 @@ def table_row(name: str, figures: Figures | None, verdict: str, timed: bool = Tr
     if figures is None:
         return f"{name:<{NAME}}{'-':>9}{'-':>11}{'-':>14}{'-':>9}  {verdict}"
     seconds = f"{figures.seconds:>9.2f}" if timed else f"{'-':>9}"
+    accuracy = "n/a" if figures.accuracy is None else f"{figures.accuracy:.4f}"  # NO_LABELS is said above
     return (
-        f"{name:<{NAME}}{figures.accuracy:>9.4f}{figures.agreement:>11.4f}"
+        f"{name:<{NAME}}{accuracy:>9}{figures.agreement:>11.4f}"
         f"{figures.max_abs_diff:>14.2e}{seconds}  {verdict}"
     )
 
@@ -154,7 +139,9 @@ def verdict(result: Result) -> str:
 def per_class_table(results: list[Result], data: TestSet, classes: list[str]) -> str:
     """Accuracy per class, a row per class and a column per variant (Keras first); a quantized
     variant's column also gives its change from Keras in percentage points, so the classes
-    quantization costs stand out."""
+    quantization costs stand out. Without labels, the line that says so."""
+    if data.labels is None:
+        return f"accuracy per class: {NO_LABELS}"
     columns = [("keras", data.keras, False)]
     columns += [(r.variant.name, r.figures, r.variant.quantized) for r in results if r.figures is not None]
     lines = ["accuracy per class".ljust(16) + "".join(f"{name:>{NAME}}" for name, _, _ in columns)]
@@ -197,11 +184,13 @@ def run(args) -> int:
     artifacts = chosen(manifest, args.model)
     data = read_test_set(manifest)
     if not args.json:
+        if data.labels is None:
+            print(f"accuracy: {NO_LABELS}; each variant is held to its agreement with Keras")
         print(HEADER)
         print(table_row("keras", data.keras, "reference (reference.npz)", timed=False), flush=True)
     results = []
     for artifact in progress(artifacts, "evaluate"):
-        results.append(evaluate(artifact, data, manifest.classes, args.threads))
+        results.append(evaluate(artifact, data, manifest.classes, manifest.input, args.threads))
         if not args.json:
             say(table_row(artifact.variant.name, results[-1].figures, verdict(results[-1])))
     chart = draw(
@@ -225,12 +214,13 @@ def run(args) -> int:
 def as_json(args, manifest: Manifest, data: TestSet, results: list[Result], chart: Path) -> dict:
     return {
         "artifacts": str(args.artifacts),
-        "test_images": len(data.labels),
+        "test_images": len(data.images),
         "classes": manifest.classes,
         "threads": args.threads,
         "keras": {
-            "accuracy": data.keras.accuracy,
-            "per_class_accuracy": data.keras.summary()["per_class_accuracy"],
+            key: value
+            for key, value in data.keras.summary().items()
+            if key not in ("agreement", "max_abs_diff")
         },
         "variants": [r.row() for r in results],
         "per_class_chart": str(chart),

@@ -1,19 +1,23 @@
-"""Any image to the model's input: a (28, 28) uint8 array, light object on black, 0..255.
+"""Any image to a model's input: for a Fashion-MNIST model a (28, 28) uint8 array, light object on
+black, 0..255; for another, the image resized to its input as its data was (runtime/inputs.py).
 
     from runtime.images import read_image, read_images, prepare
     x = read_image("shirt.jpg")     # from a file; raises ImageError(path, reason)
     xs, failed = read_images(["a.png", "b.jpg"])  # (N, 28, 28) of those read, {position: ImageError}
     x = read_image("odd.png", invert=True, fit=False)  # override the guesses for the odd image
     x = prepare(pil_image_or_array)  # the same for an image already in memory
+    x = read_image("cat.jpg", image_input=predictor.image)  # (32, 32, 3) for a 32x32 RGB model
 
 This module is the decode boundary; runtime.framing then finds the object against its background
-and frames it as Fashion-MNIST was made.
+and frames it as Fashion-MNIST was made, or runtime.resizing resizes the whole image as Keras'
+image_dataset_from_directory does (greyscale by luma for a greyscale model, RGB for a colour one).
 
 1. Decode behind one boundary. Pillow raises many unrelated exception types (OSError, ValueError,
    SyntaxError, struct.error, EOFError, DecompressionBombError, ...); all become one ImageError
    naming the path and the reason. The content decides the format, never the file name, and only
-   FORMATS are opened (others are refused by name). JPEGs are decoded at reduced scale (libjpeg's
-   1/2..1/8 "draft"), and anything still above MAX_PIXELS is refused before its pixels are decoded.
+   FORMATS are opened (others are refused by name). JPEGs to be framed are decoded at reduced scale
+   (libjpeg's 1/2..1/8 "draft"; a resize takes every pixel, as Keras does), and anything still above
+   MAX_PIXELS is refused before its pixels are decoded.
 2. First frame of an animation only; the EXIF orientation is applied (a corrupt EXIF block is
    ignored: the pixels are used as stored).
 3. Colour is kept (the background may be grey and the object red); an image whose channels are
@@ -36,6 +40,8 @@ from PIL import Image, ImageOps
 
 from runtime.errors import ImageError
 from runtime.framing import frame, frame_many
+from runtime.inputs import FASHION_MNIST, ImageInput
+from runtime.resizing import resized
 from runtime.sniff import read_head, recognise
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "PPM", "TIFF", "WEBP")  # JPEG includes MPO (phones)
@@ -63,35 +69,59 @@ PILLOW_ERRORS = (
 )
 
 
-def read_image(path: str | Path, invert: bool | None = None, fit: bool = True) -> np.ndarray:
-    """The (28, 28) uint8 model input for an image file; ImageError(path, reason) when there is none.
-    invert: True when the object is darker than its background, False when lighter, None to tell
-    by colour distance; fit=False resizes the whole image to 28x28 instead of trimming to the object.
+def read_image(
+    path: str | Path, invert: bool | None = None, fit: bool = True, image_input: ImageInput = FASHION_MNIST
+) -> np.ndarray:
+    """The uint8 model input (image_input.shape) for an image file; ImageError(path, reason) when there
+    is none. For a Fashion-MNIST model, invert: True when the object is darker than its background,
+    False when lighter, None to tell by colour distance; fit=False resizes the whole image to 28x28
+    instead of trimming to the object.
     """
     path = Path(path)
-    return frame(_decoded(path), path, invert, fit)
+    return shaped(decode(path, draft=image_input.framed), path, image_input, invert, fit)
 
 
 def read_images(
-    paths: list[str], invert: bool | None = None, fit: bool = True
+    paths: list[str], invert: bool | None = None, fit: bool = True, image_input: ImageInput = FASHION_MNIST
 ) -> tuple[np.ndarray, dict[int, ImageError]]:
-    """read_image() of many files: the (N, 28, 28) uint8 inputs of those that could be used, in
-    order, and the ImageError of each that could not, by its position in `paths` (named as given).
-    For a folder a chunk at a time: images framed already are recognised all at once."""
+    """read_image() of many files: the (N, *image_input.shape) uint8 inputs of those that could be
+    used, in order, and the ImageError of each that could not, by its position in `paths` (named as
+    given). For a folder a chunk at a time: images framed already are recognised all at once."""
     decoded, at, failed = [], [], {}
     for i, path in enumerate(paths):
         try:
-            decoded.append(_decoded(path))
+            decoded.append(decode(path, draft=image_input.framed))
             at.append(i)
         except ImageError as e:
             failed[i] = e
-    framed, refused = frame_many(decoded, [paths[i] for i in at], invert, fit)
+    if image_input.framed:
+        ready, refused = frame_many(decoded, [paths[i] for i in at], invert, fit)
+    else:
+        ready, refused = np.empty((len(decoded), *image_input.shape), np.uint8), {}
+        for j, pixels in enumerate(decoded):
+            ready[j] = shaped(pixels, paths[at[j]], image_input)
     failed.update((at[j], e) for j, e in refused.items())
-    return framed, failed
+    return ready, failed
 
 
-def _decoded(path: str | Path) -> np.ndarray:
-    """An image file's pixels, as _pixels gives them; ImageError(path, reason) when it has none."""
+def shaped(
+    pixels: np.ndarray, path, image_input: ImageInput, invert: bool | None = None, fit: bool = True
+) -> np.ndarray:
+    """Decoded pixels (H, W) or (H, W, 3) as the model's input: framed as Fashion-MNIST, or resized
+    in the model's colours (a greyscale model sees a colour image's luma, a colour one a greyscale
+    image in each channel)."""
+    if image_input.framed:
+        return frame(pixels, path, invert, fit)
+    if pixels.ndim == 3 and image_input.channels == 1:
+        pixels = np.asarray(Image.fromarray(pixels).convert("L"))  # ITU-R 601 luma, as libjpeg's
+    elif pixels.ndim == 2 and image_input.channels == 3:
+        pixels = np.repeat(pixels[..., np.newaxis], 3, axis=2)
+    return resized(pixels, image_input.height, image_input.width)
+
+
+def decode(path: str | Path, draft: bool = False) -> np.ndarray:
+    """An image file's pixels, uint8 (H, W) for greyscale, (H, W, 3) for colour; ImageError(path,
+    reason) when it has none. `draft`: a JPEG may be decoded at reduced scale (for framing)."""
     with _boundary(path):
         status = os.stat(path)  # before opening: opening a pipe waits, opening a device may act
         if stat.S_ISDIR(status.st_mode):
@@ -106,21 +136,27 @@ def _decoded(path: str | Path) -> np.ndarray:
         else:
             source = path
         with Image.open(source, formats=FORMATS) as image:
-            if image.format == "JPEG":  # decoded at reduced scale; other formats ignore draft, at a cost
+            if draft and image.format == "JPEG":  # other formats ignore draft, at a cost
                 image.draft(None, DRAFT_SIZE)
             return _pixels(image, path)
 
 
-def prepare(image, name: str = "<image>", invert: bool | None = None, fit: bool = True) -> np.ndarray:
-    """The (28, 28) uint8 model input for a PIL image or an array of pixels, shaped (H, W),
-    (H, W, 1), (H, W, 3) or (H, W, 4): uint8 0..255, uint16 (65535 is white), float 0..1, or bool.
-    invert and fit as for read_image.
+def prepare(
+    image,
+    name: str = "<image>",
+    invert: bool | None = None,
+    fit: bool = True,
+    image_input: ImageInput = FASHION_MNIST,
+) -> np.ndarray:
+    """The uint8 model input for a PIL image or an array of pixels, shaped (H, W), (H, W, 1),
+    (H, W, 3) or (H, W, 4): uint8 0..255, uint16 (65535 is white), float 0..1, or bool. invert, fit
+    and image_input as for read_image.
     """
     if not isinstance(image, Image.Image):
         image = _from_array(image, name)
     with _boundary(name):
         pixels = _pixels(image, name)
-    return frame(pixels, name, invert, fit)
+    return shaped(pixels, name, image_input, invert, fit)
 
 
 @contextlib.contextmanager
@@ -197,7 +233,7 @@ def _check_size(width: int, height: int, path) -> None:
         raise ImageError(
             path,
             f"too large: {width}x{height} pixels; the limit is "
-            f"{MAX_PIXELS // 1_000_000} megapixels, plenty for a 28x28 classifier "
+            f"{MAX_PIXELS // 1_000_000} megapixels, plenty for a classifier of at most 512x512 pixels "
             "(shrink it first)",
         )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from runtime.engines import open_engine
 from runtime.errors import ModelError
+from runtime.inputs import ImageInput
 from runtime.manifest import MANIFEST, Artifact, FileRecord, Manifest
 from runtime.predictor import Predictor
 from runtime.probe import probe
@@ -53,13 +54,19 @@ def load(
                 source, f"variant {chosen} needs {chosen.format.module}; the runtime runs {runs}"
             )
         artifact = manifest.artifact(chosen)
-    return open_artifact(artifact.verify(), threads, classes or manifest.classes)
+    return open_artifact(artifact.verify(), threads, classes or manifest.classes, manifest.input)
 
 
-def open_artifact(artifact: Artifact, threads: int | None, classes: list[str] | None = None) -> Predictor:
-    """A Predictor for an artifact this process trusts (verified, or just written by export)."""
+def open_artifact(
+    artifact: Artifact,
+    threads: int | None,
+    classes: list[str] | None = None,
+    image: ImageInput | None = None,
+) -> Predictor:
+    """A Predictor for an artifact this process trusts (verified, or just written by export), taking
+    the images its manifest describes (`image`)."""
     engine = open_engine(artifact.path, artifact.format, threads or DEFAULT_THREADS)
-    return Predictor(engine, artifact, classes)
+    return Predictor(engine, artifact, classes, image)
 
 
 def load_file(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from runtime.errors import ModelError
 from runtime.files import sha256_file
+from runtime.inputs import ImageInput
 from runtime.variants import DEFAULT_ORDER, VARIANTS, Format, Variant
 
 MANIFEST = "manifest.json"
@@ -95,7 +96,8 @@ ENTRY_KEYS = ("variant", "format", "precision", "path", "bytes", "sha256", "comp
 
 
 class Manifest:
-    """The published set: class names, input description, artifacts (in table order), reference."""
+    """The published set: class names, the images the model takes (`input`), artifacts (in table
+    order), reference outputs and the data they were measured on (`dataset`)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -114,6 +116,7 @@ class Manifest:
         self.classes = data["classes"]
         if not isinstance(self.classes, list) or not all(isinstance(c, str) for c in self.classes):
             raise ModelError(self.path, "damaged manifest: 'classes' must be a list of class names")
+        self.input = ImageInput.from_json(data["input"], self.path)
         self.unknown = [e.get("variant") for e in data["artifacts"] if e.get("variant") not in VARIANTS]
         self.artifacts = [self.read_entry(e) for e in data["artifacts"] if e.get("variant") in VARIANTS]
 

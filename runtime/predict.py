@@ -4,9 +4,12 @@
     python -m runtime.predict photos/ a.jpg --model onnx-float32 --top-k 3 --json --workers 2
 
 Folders are searched recursively for image files (by suffix; the content then decides the format).
-Each image is prepared as `runtime.images` describes. Output keeps input order: one line per image
-on stdout; a file that cannot be used gets one line "error: path: reason" on stderr, and with --json
-also a record {"path": ..., "error": ...} in its place on stdout, so a program learns every outcome.
+Each image is prepared for the model as `runtime.images` describes: framed as Fashion-MNIST for a
+model exported on it (--invert and --no-fit tune that), else resized as the model's data was (the
+manifest's input; a bare model file other than 28x28 greyscale: resized). Output keeps input order:
+one line per image on stdout; a file that cannot be used gets one line "error: path: reason" on
+stderr, and with --json also a record {"path": ..., "error": ...} in its place on stdout, so a
+program learns every outcome.
 Images are read, framed, predicted and printed a chunk at a time: a folder goes at close to
 Pillow's decoding speed. Large folders are split among --workers processes (Pillow holds the GIL for
 most of a small image, so threads would not help). Exit status: 0 when every image was classified,
@@ -31,6 +34,7 @@ from runtime import cli
 from runtime.engines import open_engine
 from runtime.files import read_labels
 from runtime.images import read_images
+from runtime.inputs import ImageInput
 from runtime.listing import CHUNK, plan
 from runtime.loader import load, open_artifact
 from runtime.manifest import MANIFEST, Artifact, FileRecord
@@ -59,15 +63,16 @@ class Spec:
     # that keys a worker's classifier: an Artifact's figures are a dict.
     source: Artifact | FileRecord = field(hash=False)
     classes: tuple[str, ...]
+    image: ImageInput
     threads: int
     options: Options
 
     def open(self) -> Predictor:
         """The model in a worker: no checksum and no probe, this process's parent has just done them."""
         if isinstance(self.source, Artifact):
-            return open_artifact(self.source, self.threads, list(self.classes))
+            return open_artifact(self.source, self.threads, list(self.classes), self.image)
         engine = open_engine(self.source.path, format_for(self.source.path), self.threads)
-        return Predictor(engine, self.source, list(self.classes))
+        return Predictor(engine, self.source, list(self.classes), self.image)
 
 
 def runs() -> tuple[str, str]:
@@ -100,7 +105,7 @@ class Classifier:
         self.model = {"variant": predictor.name, "model_sha256": predictor.file.sha256[:12]}
 
     def chunk(self, paths: list[str]) -> Output:
-        images, failed = read_images(paths, self.options.invert, self.options.fit)
+        images, failed = read_images(paths, self.options.invert, self.options.fit, self.predictor.image)
         ranked = iter(self.ranked(self.predictor.predict(images)))
         output, lines = [], []
         for i, path in enumerate(paths):
@@ -178,13 +183,19 @@ def classify(args) -> int:
             print(
                 f"note: {DEFAULT_ORDER[0]} is not published here; running {predictor.name}", file=sys.stderr
             )
+        if not predictor.image.framed and (args.invert is not None or not args.fit):
+            raise cli.UsageError(
+                f"--invert and --no-fit tune the framing of Fashion-MNIST models; {predictor.name} takes "
+                f"{predictor.image} images resized whole, as its data was"
+            )
         if predictor.logits:
             print(
                 f"note: {predictor.path.name} returns logits; probabilities are their softmax",
                 file=sys.stderr,
             )
         options = Options(args.top_k, args.invert, args.fit, args.json)
-        spec = Spec(predictor.artifact or predictor.file, tuple(predictor.classes), args.threads, options)
+        source = predictor.artifact or predictor.file
+        spec = Spec(source, tuple(predictor.classes), predictor.image, args.threads, options)
         classifier = Classifier(predictor, options)
         outputs = (
             pool.imap(work, [(spec, chunk) for chunk in chunks]) if pool else map(classifier.chunk, chunks)
@@ -229,13 +240,13 @@ def main(argv: list[str] | None = None) -> int:
         "--invert",
         action=argparse.BooleanOptionalAction,
         help="the object is darker (--invert) or lighter (--no-invert) than its background "
-        "(default: either, by colour distance)",
+        "(default: either, by colour distance; Fashion-MNIST models)",
     )
     parser.add_argument(
         "--no-fit",
         dest="fit",
         action="store_false",
-        help="resize the whole image to 28x28 instead of trimming to the object",
+        help="resize the whole image to 28x28 instead of trimming to the object (Fashion-MNIST models)",
     )
     parser.add_argument(
         "--workers",

@@ -1,38 +1,48 @@
-"""Predictor: 28x28 images in, float32 class probabilities out, whatever the engine or precision."""
+"""Predictor: images in, float32 class probabilities out, whatever the engine, precision or image size."""
 
 import numpy as np
 
-from runtime.dataset import CLASSES, scaled
-from runtime.engines import IMAGE, Engine
+from runtime.dataset import CLASSES
+from runtime.engines import Engine
 from runtime.errors import ModelError, one_line
+from runtime.inputs import ImageInput, Range
 from runtime.manifest import Artifact, FileRecord
 
 SUM_TOLERANCE = 1e-3  # how far from 1 a row of probabilities may sum, plus 8-bit rounding:
 ROUNDING = 1 / 512  # half a step of an 8-bit softmax (scale 1/256) per class, inside a graph or out
-PROBES = np.array([np.zeros(IMAGE), np.full(IMAGE, 255)], np.uint8)  # what decides logits or not
 
 
 class Predictor:
     """Wraps one engine: validate, convert pixels to the model's input, run, convert the output back.
 
     Safe to share between threads (the engine serialises what must be serialised). uint8 pixels go
-    through one 256-entry table holding the model input for each pixel value (pixels / 255, quantized
-    for an int8 or int16 input), so every quantization is the same one lookup; an 8-bit output goes
-    back through a 256-entry table too, a 16-bit one by arithmetic (to_scores). A model that returns logits
-    (found at load: its output on a probe image is not a probability vector) gets a softmax.
+    through one 256-entry table holding the model input for each pixel value (in the model's range,
+    quantized for an int8 or int16 input; the pixels themselves for an engine that takes them), so
+    every quantization is the same one lookup; an 8-bit output goes back through a 256-entry table
+    too, a 16-bit one by arithmetic (to_scores). A model that returns logits (found at load: its
+    output on a probe image is not a probability vector) gets a softmax.
 
     `source` is what it runs: a manifest's verified Artifact (then `artifact` and `variant` say which),
-    or a bare file's record; either way `file` holds its path and sha256, computed once.
+    or a bare file's record; either way `file` holds its path and sha256, computed once. `image` says
+    what images it takes (the manifest's input); a bare file's is read from its input shape, 0..1.
     """
 
-    def __init__(self, engine: Engine, source: Artifact | FileRecord, classes: list[str] | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        source: Artifact | FileRecord,
+        classes: list[str] | None = None,
+        image: ImageInput | None = None,
+    ):
         self.engine = engine
         self.artifact = source if isinstance(source, Artifact) else None
         self.variant = self.artifact.variant if self.artifact else None
         self.file = self.artifact.file if self.artifact else source
         self.path = self.file.path
         self.name = self.variant.name if self.variant else self.path.name
-        self.pixels = to_input(engine, scaled(np.arange(256)))
+        self.image = image or ImageInput.of_shape(engine.input_shape)
+        check_layout(self.path, engine, self.image)
+        self.pixels = pixel_table(engine, self.image)
         self.scores = score_table(engine)
         if classes is not None and len(classes) != engine.classes:
             raise ModelError(
@@ -40,29 +50,42 @@ class Predictor:
             )
         self.classes = list(classes or default_classes(engine.classes))
         self.logits = False
+        probes = self.probes()
         try:
-            scores = self.predict(PROBES)
+            scores = self.predict(probes)
         except Exception as e:  # the engines raise their own types when a model's graph is inconsistent
             raise ModelError(self.path, f"loads but fails to run ({one_line(e)})") from None
-        if scores.shape != (len(PROBES), engine.classes):
+        if scores.shape != (len(probes), engine.classes):
             raise ModelError(
                 self.path, f"gives {scores.shape[-1]} scores per image, not {engine.classes} as it declares"
             )
         self.logits = not is_probability(scores)
 
+    def probes(self) -> np.ndarray:
+        """A black and a white image: what decides whether the model gives logits."""
+        return np.stack([np.zeros(self.image.shape, np.uint8), np.full(self.image.shape, 255, np.uint8)])
+
     def predict(self, images) -> np.ndarray:
-        """Probabilities (N, classes) for images (N, 28, 28) or one (28, 28): uint8 0..255 or float 0..1."""
+        """Probabilities (N, classes) for images (N, *image.shape) or one image.shape: uint8 0..255 or
+        float 0..1 (pixels / 255, whatever the model's range); greyscale ones may be (N, H, W, 1)."""
         x = np.asarray(images)
-        if x.shape == IMAGE:
+        shape = self.image.shape
+        if x.shape == shape:
             x = x[np.newaxis]
-        elif x.ndim != 3 or x.shape[1:] != IMAGE:
-            raise ValueError(f"expected images of shape (N, 28, 28) or (28, 28), got {x.shape}")
+        elif x.shape[1:] == (*shape, 1) and self.image.channels == 1:
+            x = x.reshape(x.shape[:-1])
+        elif x.shape[1:] != shape:
+            one = "x".join(map(str, shape))
+            raise ValueError(
+                f"expected images of shape (N, {', '.join(map(str, shape))}) or {shape} "
+                f"({one} {self.image.colour}), got {x.shape}"
+            )
         if x.dtype == np.uint8:
             x = self.pixels.take(x)
         elif x.dtype.kind == "f":
             if not (0 <= x.min(initial=0) and x.max(initial=0) <= 1):  # NaN fails both
                 raise ValueError("float images must hold values 0..1 (uint8 pixels divided by 255)")
-            x = to_input(self.engine, x)
+            x = from_floats(self.engine, x, self.image)
         else:
             raise ValueError(f"expected uint8 (0..255) or float (0..1) images, got {x.dtype}")
         if not len(x):
@@ -79,8 +102,44 @@ class Predictor:
         return f"Predictor({self.name})"
 
 
+def check_layout(path, engine: Engine, image: ImageInput) -> None:
+    """ModelError unless the engine takes `image`'s images: the same size, and its channels or RGB
+    (a greyscale image is then given in each channel)."""
+    height, width, channels = (*engine.input_shape, 1)[:3]
+    if (height, width) != (image.height, image.width) or channels not in (image.channels, 3):
+        raise ModelError(
+            path, f"takes {height}x{width}x{channels} images, not the {image} images its manifest describes"
+        )
+
+
+def to_layout(engine: Engine, x: np.ndarray) -> np.ndarray:
+    """Images (N, *image.shape) in the engine's layout: reshaped to its channels, or a greyscale image
+    in each of an RGB model's three channels."""
+    if x.shape[1:] == engine.input_shape:
+        return x
+    x = x.reshape(len(x), *engine.input_shape[:2], -1)
+    if x.shape[-1] == 1 and engine.input_shape[2:] == (3,):
+        x = x.repeat(3, axis=-1)
+    return x.reshape(len(x), *engine.input_shape)
+
+
+def pixel_table(engine: Engine, image: ImageInput) -> np.ndarray:
+    """The engine's input for each pixel value 0..255: the pixels themselves for an engine that takes
+    them, else the model's input value for each (its range), cast or quantized as the model is."""
+    pixels = np.arange(256)
+    return pixels.astype(np.uint8) if engine.takes_pixels else to_input(engine, image.values(pixels))
+
+
+def from_floats(engine: Engine, x: np.ndarray, image: ImageInput) -> np.ndarray:
+    """Float images 0..1 (pixels / 255) as the engine's input, as pixel_table makes pixels."""
+    if engine.takes_pixels:
+        return np.rint(x * np.float32(255)).astype(np.uint8)
+    return to_input(engine, x if image.range is Range.UNIT else x * np.float32(image.range.white))
+
+
 def to_input(engine: Engine, x: np.ndarray) -> np.ndarray:
-    """Float 0..1 values as the engine's input: a cast, or the model's own quantization."""
+    """Model input values (float, the model's range) as the engine's input: a cast, or the model's own
+    quantization."""
     if engine.input_quant is None:
         return x.astype(engine.input_dtype, copy=False)
     scale, zero_point = engine.input_quant
@@ -88,15 +147,6 @@ def to_input(engine: Engine, x: np.ndarray) -> np.ndarray:
     return np.clip(np.round(x / np.float32(scale)) + zero_point, info.min, info.max).astype(
         engine.input_dtype
     )
-
-
-def to_layout(engine: Engine, x: np.ndarray) -> np.ndarray:
-    """(N, 28, 28) images in the engine's layout: as they are, channels last (N, 28, 28, 1), or RGB
-    (N, 28, 28, 3) as MediaPipe requires, the grey image in each channel."""
-    if engine.input_shape == IMAGE:
-        return x
-    x = x.reshape(len(x), *IMAGE, 1)
-    return x.repeat(3, axis=-1) if engine.input_shape[-1] == 3 else x
 
 
 def score_table(engine: Engine) -> np.ndarray | None:

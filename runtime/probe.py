@@ -22,7 +22,7 @@ import numpy as np
 from runtime.engines import open_engine
 from runtime.errors import ModelError
 from runtime.manifest import FileRecord
-from runtime.predictor import PROBES, Predictor
+from runtime.predictor import Predictor
 from runtime.variants import format_for
 
 TIMEOUT = 30.0  # seconds for the child to load and run the model; these take well under one
@@ -63,7 +63,7 @@ def try_model(path: Path, threads: int) -> None:
     predictor = Predictor(open_engine(path, format_for(path), threads), FileRecord.of(path))
     # Making the Predictor ran its probe images (a batch of 2, so the input was resized) and checked
     # the output's shape; what is left is whether the answers are numbers.
-    if not np.isfinite(predictor.predict(PROBES)).all():
+    if not np.isfinite(predictor.predict(predictor.probes())).all():
         raise ModelError(path, "gives non-finite probabilities (NaN or infinity)")
 
 

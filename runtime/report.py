@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from runtime.dataset import CLASSES
 from runtime.files import atomic_path
+from runtime.parity import NO_LABELS
 
 MAX_TILES = 100  # ten rows of ten; the title states how many more there are
 COLUMNS = 10
-SCALE = 4  # 28 px -> 112 px: big enough to recognise a garment
+TILE = 112  # pixels of a tile's longest edge (28 px -> 112 px: big enough to recognise a garment)
 GAP = 6
 LINE = 14  # pixels per text line at the label font size
-TILE_W, TILE_H = 28 * SCALE, 28 * SCALE + 3 * LINE + 4
+TILE_W, TILE_H = TILE, TILE + 3 * LINE + 4
 HEADER = 52
 BACKGROUND, INK, MUTED = "white", (20, 20, 20), (110, 110, 110)
 RIGHT, WRONG = (0, 130, 40), (200, 20, 20)
@@ -59,7 +59,7 @@ def disagreement_grid(
     variant: str,
     images: np.ndarray,
     indices: np.ndarray,
-    labels: np.ndarray,
+    labels: np.ndarray | None,
     keras_top1: np.ndarray,
     variant_top1: np.ndarray,
     classes: list[str],
@@ -68,11 +68,11 @@ def disagreement_grid(
 ) -> Image.Image:
     """A grid of the test images `indices` (where `variant` disagrees with Keras), at most `limit`.
 
-    `images`, `labels` and `keras_top1` cover the whole test set (`total` images); `variant_top1`
-    holds the variant's class for each of `indices`. The true class is named as Fashion-MNIST names
-    it, the answers by the model's `classes` (a model of your own may have others). With no
-    disagreements the picture says so, so a stale grid from an earlier run is never left behind
-    looking current.
+    `images` (greyscale or RGB, any size), `labels` and `keras_top1` cover the whole test set
+    (`total` images); `variant_top1` holds the variant's class for each of `indices`. Classes are
+    named by the model's `classes` (the labels are of its classes; None: the images have none, and
+    no answer is marked right or wrong). With no disagreements the picture says so, so a stale grid
+    from an earlier run is never left behind looking current.
     """
     title, small = font(16), font(12)
     shown = indices[:limit]
@@ -95,24 +95,58 @@ def disagreement_grid(
         fill=INK,
         font=title,
     )
+    legend = "#test index, true class" if labels is not None else f"#test index (accuracy {NO_LABELS})"
+    colours = ";  green = correct, red = wrong" if labels is not None else ""
     draw.text(
         (GAP, GAP + 22),
-        f"#test index, true class;  K = Keras' answer, V = {variant}'s answer;  green = correct, red = wrong",
+        f"{legend};  K = Keras' answer, V = {variant}'s answer{colours}",
         fill=MUTED,
         font=small,
     )
     for n, (index, theirs) in enumerate(zip(shown, variant_top1[:limit], strict=True)):
         x, y = GAP + (n % columns) * (TILE_W + GAP), HEADER + (n // columns) * (TILE_H + GAP)
-        tile = Image.fromarray(images[index]).resize((TILE_W, TILE_W), Image.Resampling.NEAREST)
-        picture.paste(tile, (x, y))
-        truth, keras = int(labels[index]), int(keras_top1[index])
+        picture.paste(tile(images[index]), (x, y))
+        keras = int(keras_top1[index])
+        truth = None if labels is None else int(labels[index])
         lines = [
-            (f"#{index} {CLASSES[truth]}", MUTED),
-            (f"K {classes[keras]}", RIGHT if keras == truth else WRONG),
-            (f"V {classes[int(theirs)]}", RIGHT if theirs == truth else WRONG),
+            (f"#{index} {classes[truth]}" if truth is not None else f"#{index}", MUTED),
+            (f"K {classes[keras]}", mark(keras, truth)),
+            (f"V {classes[int(theirs)]}", mark(int(theirs), truth)),
         ]
         for line, (text, colour) in enumerate(lines):
             draw.text((x + 1, y + TILE_W + 2 + line * LINE), text, fill=colour, font=small)
+    return picture
+
+
+def tile(image: np.ndarray) -> Image.Image:
+    """An image enlarged (pixels kept sharp) or reduced to TILE pixels on its longest edge."""
+    height, width = image.shape[:2]
+    size = (
+        max(1, round(TILE * width / max(height, width))),
+        max(1, round(TILE * height / max(height, width))),
+    )
+    resample = Image.Resampling.NEAREST if max(height, width) <= TILE else Image.Resampling.BOX
+    return Image.fromarray(image).resize(size, resample)
+
+
+def mark(answer: int, truth: int | None):
+    """The colour of an answer: right or wrong against the label, plain ink without one."""
+    return INK if truth is None else RIGHT if answer == truth else WRONG
+
+
+def no_labels_chart(classes: list[str]) -> Image.Image:
+    """In place of the per-class chart, when the images have no labels of the model's classes."""
+    picture = Image.new("RGB", (1100, 60), BACKGROUND)
+    draw = ImageDraw.Draw(picture)
+    draw.text((GAP, GAP), f"Accuracy per class: {NO_LABELS}", fill=INK, font=font(16))
+    draw.text(
+        (GAP, GAP + 30),
+        f"the gate's images carry no labels of this model's {len(classes)} classes "
+        f"({', '.join(classes[:6])}{', ...' if len(classes) > 6 else ''}); agreement with Keras is "
+        "measured instead. Export with --data DIR (one folder per class) to measure accuracy.",
+        fill=MUTED,
+        font=font(12),
+    )
     return picture
 
 
@@ -130,7 +164,7 @@ def class_accuracy_chart(series: dict[str, list[float]], classes: list[str]) -> 
     picture = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(picture)
     title, small = font(16), font(12)
-    draw.text((left, 14), "Accuracy per class on the 10,000 test images", fill=INK, font=title)
+    draw.text((left, 14), "Accuracy per class on the gate's images", fill=INK, font=title)
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def y_of(value: float) -> float:

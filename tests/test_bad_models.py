@@ -142,14 +142,18 @@ def corpus(artifacts, tmp_path_factory) -> dict[str, tuple[Path, str | None]]:
         ("fails to run", "engine crashed on it"),
     )
     add(
-        "input-32x32-tflite",
-        TinyModel(input_shape=(32, 32)).tflite(folder / "32.tflite").read_bytes(),
+        "input-4x4-tflite",
+        TinyModel(input_shape=(4, 4)).tflite(folder / "4.tflite").read_bytes(),
         ".tflite",
-        "expects input shape [batch, 32, 32], not",
+        "expects input shape [batch, 4, 4]; images of 8 to 512 pixels a side",
     )
     for name, kwargs, expected in (
-        ("input-32x32", dict(input_shape=(32, 32)), "expects input shape"),
-        ("input-28x28x2", dict(input_shape=(28, 28, 2)), "expects input shape"),  # neither grey nor RGB
+        ("input-4x4", dict(input_shape=(4, 4)), "expects input shape"),
+        (
+            "input-28x28x2",
+            dict(input_shape=(28, 28, 2)),
+            "expects input shape [batch, 28, 28, 2]; a classifier",
+        ),
         ("float64-input", dict(input_type="DOUBLE"), "tensor types tensor(double) -> tensor(float) are not"),
     ):
         path = tiny_onnx(folder / f"{name}-onnx.onnx", **kwargs)

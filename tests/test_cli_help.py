@@ -20,8 +20,11 @@ DEFAULTS = {  # cli -> option -> how its help states the default
         "--artifacts": "(default: artifacts",
         "--model": "(default: the tutorial's ARTIFACTS/model.keras)",
         "--out": "(default: --artifacts)",
-        "--classes": "(default: the Fashion-MNIST names for 10",
+        "--classes": "(default: the names --data gives, else the Fashion-MNIST names for 10",
         "--verbose": "(default: off",
+        "--data": "(default: Fashion-",
+        "--data-test": "(default: none",
+        "--input-range": "(default: 0-1)",
     },
 }
 

@@ -234,12 +234,17 @@ def test_model_keras_is_the_same_usage_error_in_evaluate_and_predict(tmp_path, c
     [
         ("no-manifest", "no manifest here"),
         ("reference", "checksum mismatch"),
+        ("earlier", "'dataset' does not say what the gate ran on (damaged, or written by an earlier"),
     ],
-    ids=["no-manifest", "tampered-reference"],
+    ids=["no-manifest", "tampered-reference", "earlier-manifest"],
 )
 def test_bad_inputs_get_one_line(artifacts_copy, damage, message):
     if damage == "no-manifest":
         (artifacts_copy / MANIFEST).unlink()
+    elif damage == "earlier":  # before the manifest said what the gate ran on: its data files only
+        data = json.loads((artifacts_copy / MANIFEST).read_text())
+        data["dataset"] = data["dataset"]["files"]
+        (artifacts_copy / MANIFEST).write_text(json.dumps(data))
     else:
         reference = Manifest(artifacts_copy / MANIFEST).reference()
         reference.write_bytes(reference.read_bytes()[:-1])

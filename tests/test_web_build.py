@@ -29,7 +29,7 @@ def test_the_page_holds_the_engine_and_the_onnx_variants_it_checks(site, artifac
     assert all((site / name).is_file() for name in site_json["files"] if name != "./")
 
 
-def fake_manifest(folder, entries):
+def fake_manifest(folder, entries, preprocessing="fashion-mnist"):
     """A manifest whose (variant, path, format) entries name no real file."""
     folder.mkdir()
     figures = {"accuracy": 0.9, "agreement": 1.0, "max_abs_diff": 0.0}
@@ -37,12 +37,8 @@ def fake_manifest(folder, entries):
         {"variant": v, "path": p, "format": f, "precision": "float32", "bytes": 1, "sha256": "0", **figures}
         for v, p, f in entries
     ]
-    manifest = {
-        "classes": ["a", "b"],
-        "input": {"shape": [None, 28, 28]},
-        "artifacts": artifacts,
-        "reference": "reference.npz",
-    }
+    given = {"shape": [None, 28, 28], "range": "0-1", "colour": "greyscale", "preprocessing": preprocessing}
+    manifest = {"classes": ["a", "b"], "input": given, "artifacts": artifacts, "reference": "reference.npz"}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
@@ -50,9 +46,15 @@ def fake_manifest(folder, entries):
 def test_a_folder_without_a_manifest_or_onnx_variants_is_refused(tmp_path):
     out = tmp_path / "dist" / "web"
     tflite_only = fake_manifest(tmp_path / "tflite", [("tflite-float32", "m.tflite", "tflite")])
+    resized = fake_manifest(tmp_path / "resized", [("onnx-float32", "m.onnx", "onnx")], "resize")
     for folder, reason in [
         (tmp_path / "none", "no manifest here; run `make train export` first"),
         (tflite_only, "has no ONNX variant for the page; run `make export`"),
+        (
+            resized,
+            "the page frames images as Fashion-MNIST for models of 0..1 inputs; this model takes "
+            "28x28 greyscale images of 0-1, prepared by resize",
+        ),
     ]:
         result = run_cli("web.build", "--artifacts", folder, "--out", out, check=False)
         assert (result.returncode, result.stderr) == (1, f"error: {folder / 'manifest.json'}: {reason}\n")

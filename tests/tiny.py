@@ -17,7 +17,10 @@ import numpy as np
 class TinyModel:
     classes: int = 10
     softmax: bool = True  # False: the model returns logits
-    input_shape: tuple[int, ...] = (28, 28)  # one image's: (28, 28, 1) for NHWC, (32, 32) to be refused
+    input_shape: tuple[int, ...] = (
+        28,
+        28,
+    )  # one image's: (28, 28, 1) for NHWC, (32, 32, 3) RGB, (4, 4) refused
     seed: int = 0
     weights: np.ndarray = field(init=False)  # (classes, 784), as a Dense kernel transposed
     bias: np.ndarray = field(init=False)

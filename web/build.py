@@ -19,6 +19,7 @@ from pathlib import Path
 
 from runtime import cli
 from runtime.errors import ToolkitError
+from runtime.inputs import Range
 from runtime.manifest import MANIFEST, Artifact, Manifest
 from runtime.variants import ONNX, Precision
 
@@ -70,6 +71,12 @@ def onnx_artifacts(manifest: Manifest) -> list[Artifact]:
 
 def build(artifacts: Path, out: Path, node_modules: Path = ROOT / "node_modules") -> Path:
     manifest = Manifest(artifacts / MANIFEST)
+    if not manifest.input.framed or manifest.input.range is not Range.UNIT:  # what framing.js, model.js do
+        raise BuildError(
+            manifest.path,
+            f"the page frames images as Fashion-MNIST for models of 0..1 inputs; this model takes "
+            f"{manifest.input} images of {manifest.input.range}, prepared by {manifest.input.preprocessing}",
+        )
     found = onnx_artifacts(manifest)
     dist, version = engine_folder(node_modules)
     staging = out.with_name(f".tmp-{os.getpid()}-{out.name}")

@@ -11,25 +11,24 @@ from pathlib import Path
 import numpy as np
 
 from runtime.errors import ModelError, one_line
+from runtime.inputs import shape_problem
 from runtime.variants import Format
-
-IMAGE = (28, 28)
-GREY = (IMAGE, (*IMAGE, 1))  # (N, 28, 28) and (N, 28, 28, 1): what a Keras model to export may take
-LAYOUTS = (*GREY, (*IMAGE, 3))  # and RGB (N, 28, 28, 3), as MediaPipe requires: the per-image input
-# shapes an engine runs (the Predictor gives an RGB model the grey image in each channel)
 
 
 class Engine:
     """What the Predictor reads: input layout and dtype, class count, (scale, zero_point) of int8 tensors.
 
     A model with a fixed batch size (`fixed_batch`) is run in chunks of that size, the last padded.
+    An engine that `takes_pixels` is given the uint8 pixels themselves, whatever the model's input
+    range (the generated C function, MediaPipe: each maps them to the model's input itself).
     """
 
-    input_shape: tuple[int, ...] = IMAGE  # one image's
+    input_shape: tuple[int, ...]  # one image's: (H, W), (H, W, 1) or (H, W, 3)
     input_dtype: np.dtype
     output_dtype: np.dtype
     input_quant: tuple[float, int] | None = None
     output_quant: tuple[float, int] | None = None
+    takes_pixels: bool = False
     classes: int
     fixed_batch: int | None = None
 
@@ -52,7 +51,7 @@ class Engine:
 
 
 def plain(shape) -> str:
-    """A shape as the user reads it: [batch, 28, 28] (dynamic sizes are 'batch' or '?')."""
+    """A shape as the user reads it: [batch, 32, 32, 3] (dynamic sizes are 'batch' or '?')."""
     dims = [
         int(d) if isinstance(d, int | np.integer) and d >= 0 else ("batch" if i == 0 else "?")
         for i, d in enumerate(shape)
@@ -60,24 +59,18 @@ def plain(shape) -> str:
     return "[" + ", ".join(map(str, dims)) + "]"
 
 
-def check_io(
-    path: Path, inputs: list, outputs: list, input_shape, output_shape, layouts=LAYOUTS
-) -> tuple[tuple, int]:
-    """One image's input shape (one of `layouts`) and the class count, or a ModelError saying what is
-    expected."""
+def check_io(path: Path, inputs: list, outputs: list, input_shape, output_shape) -> tuple[tuple, int]:
+    """One image's input shape and the class count, or a ModelError saying what is expected."""
     if len(inputs) != 1 or len(outputs) != 1:
         raise ModelError(
             path,
             f"has {len(inputs)} inputs and {len(outputs)} outputs; a classifier here "
-            "takes one batch of 28x28 images and gives one row of class scores",
+            "takes one batch of images and gives one row of class scores",
         )
     per_image = tuple(input_shape[1:])
-    if len(input_shape) not in (3, 4) or per_image not in layouts:
-        expected = [plain([None, *layout]) for layout in layouts]
-        raise ModelError(
-            path,
-            f"expects input shape {plain(input_shape)}, not {', '.join(expected[:-1])} or {expected[-1]}",
-        )
+    problem = shape_problem(per_image)
+    if problem:
+        raise ModelError(path, f"expects input shape {plain(input_shape)}; {problem}")
     classes = output_shape[-1] if len(output_shape) == 2 else None
     if not isinstance(classes, int | np.integer) or classes < 2:
         raise ModelError(path, f"gives output shape {plain(output_shape)}, not [batch, classes]")

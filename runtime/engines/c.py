@@ -2,9 +2,9 @@
 beside it, and the header beside it gives the output's quantization. Both are the manifest entry's
 companions, so the checksum check covers the library this loads, not only the source it came from.
 
-Each image is one call of `int fmnist_predict(const uint8_t pixels[784], int8_t scores[10])`, which
-takes raw pixels: the engine declares a uint8 input quantized as pixels / 255 (scale 1/255, zero 0).
-The function keeps no state, so calls need no lock.
+Each image is one call of `int fmnist_predict(const uint8_t pixels[784], int8_t scores[10])` (the
+tutorial's sizes; the header gives the model's), which takes raw pixels whatever the model's input
+range (the engine `takes_pixels`). The function keeps no state, so calls need no lock.
 """
 
 import ctypes
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.engines import IMAGE, Engine
+from runtime.engines import Engine
 from runtime.errors import ModelError
 
-DEFINE = re.compile(r"^#define (FMNIST_\w+) \(?(-?[\d.e+-]+)f?\)?$", re.MULTILINE)
+DEFINE = re.compile(r"^#define (FMNIST_\w+) \(?(-?[\d.e+-]+)f?\)?(?: /\*.*\*/)?$", re.MULTILINE)
 
 
 def library_path(source: Path) -> Path:
@@ -34,7 +34,14 @@ def header_values(source: Path) -> dict[str, float]:
             header, f"cannot read the model's header ({e.strerror}); re-run `make export`"
         ) from None
     values = {name: float(value) for name, value in DEFINE.findall(text)}
-    needed = ("FMNIST_INPUTS", "FMNIST_CLASSES", "FMNIST_OUTPUT_SCALE", "FMNIST_OUTPUT_ZERO_POINT")
+    needed = (
+        "FMNIST_HEIGHT",
+        "FMNIST_WIDTH",
+        "FMNIST_CHANNELS",
+        "FMNIST_CLASSES",
+        "FMNIST_OUTPUT_SCALE",
+        "FMNIST_OUTPUT_ZERO_POINT",
+    )
     missing = [name for name in needed if name not in values]
     if missing:
         raise ModelError(header, f"lacks {', '.join(missing)}: not a header written by `make export`")
@@ -42,14 +49,14 @@ def header_values(source: Path) -> dict[str, float]:
 
 
 class CEngine(Engine):
+    takes_pixels = True
     input_dtype = np.dtype(np.uint8)
     output_dtype = np.dtype(np.int8)
-    input_quant = (float(np.float32(1 / 255)), 0)  # the Predictor's table then yields the pixels themselves
 
     def __init__(self, path: Path, threads: int):
         values = header_values(path)
-        if int(values["FMNIST_INPUTS"]) != IMAGE[0] * IMAGE[1]:
-            raise ModelError(path, f"takes {int(values['FMNIST_INPUTS'])} inputs, not 28x28 pixels")
+        height, width, channels = (int(values[f"FMNIST_{d}"]) for d in ("HEIGHT", "WIDTH", "CHANNELS"))
+        self.input_shape = (height, width) if channels == 1 else (height, width, channels)
         library = library_path(path)
         if not library.is_file():
             raise ModelError(library, "missing: export compiles it beside the .c (it needs a C compiler)")

@@ -14,26 +14,24 @@ import mediapipe
 import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
 
-from runtime.engines import LAYOUTS, Engine
+from runtime.engines import Engine
 from runtime.errors import ModelError, one_line
 from runtime.quiet import native_stderr_silenced
-
-RGB = LAYOUTS[-1]  # (28, 28, 3)
 
 
 class MediaPipeEngine(Engine):
     """One classifier, one image per `classify` under a lock. It takes 0..255 RGB pixels whatever the
-    model's own input (MediaPipe normalizes by the metadata), so the Predictor is told the input is
-    uint8 of scale 1/255: pixels pass unchanged. Out: every class's score in label order, float32.
-    After one failed `classify` a MediaPipe 1.2.3 classifier fails every later call ("Graph has
-    errors"): the Predictor hands it only images it has checked."""
+    model's own input (MediaPipe normalizes by the metadata), so the Predictor gives it the pixels
+    (`takes_pixels`), at the model's own size (read from the file). Out: every class's score in label
+    order, float32. After one failed `classify` a MediaPipe 1.2.3 classifier fails every later call
+    ("Graph has errors"): the Predictor hands it only images it has checked."""
 
-    input_shape = RGB
+    takes_pixels = True
     input_dtype = np.dtype(np.uint8)
-    input_quant = (1 / 255, 0)
     output_dtype = np.dtype(np.float32)
 
     def __init__(self, path: Path, threads: int):
+        self.input_shape = rgb_shape(path.read_bytes())
         options = vision.ImageClassifierOptions(base_options=BaseOptions(model_asset_path=str(path)))
         try:
             with native_stderr_silenced():  # "Created TensorFlow Lite XNNPACK delegate for CPU."
@@ -41,10 +39,10 @@ class MediaPipeEngine(Engine):
         except (ValueError, RuntimeError) as e:
             raise ModelError(path, f"MediaPipe cannot load it: {one_line(e)}") from None
         self.lock = threading.Lock()
-        self.classes = len(self.categories(np.zeros(RGB, np.uint8)))
+        self.classes = len(self.categories(np.zeros(self.input_shape, np.uint8)))
 
     def categories(self, rgb: np.ndarray) -> list:
-        """MediaPipe's answer for one (28, 28, 3) uint8 image (C-contiguous, as a row of the
+        """MediaPipe's answer for one (H, W, 3) uint8 image (C-contiguous, as a row of the
         Predictor's batch is): a category (index, score, name) per class, best first."""
         with self.lock:
             image = mediapipe.Image(image_format=mediapipe.ImageFormat.SRGB, data=rgb)
@@ -62,3 +60,12 @@ class MediaPipeEngine(Engine):
         MediaPipe's own shutdown at exit and print a traceback (its audio module keeps the frames
         that imported it, and their locals, when PortAudio is missing)."""
         self.classifier.close()
+
+
+def rgb_shape(data: bytes) -> tuple[int, int, int]:
+    """(height, width, 3) of the RGB image a MediaPipe-ready flatbuffer's [1, H, W, 3] input takes."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    graph = schema.Model.GetRootAs(data, 0).Subgraphs(0)
+    _, height, width, _ = graph.Tensors(graph.Inputs(0)).ShapeAsNumpy()
+    return int(height), int(width), 3
