@@ -63,6 +63,23 @@ def run_cli(*args, timeout=600, check=True, cwd=ROOT, env=None, **kwargs) -> sub
     return result
 
 
+def smoke_benchmark(artifacts: Path, report_dir: Path, *files: str, timeout=600) -> dict:
+    """`pytest --benchmark --smoke` on an export (the whole suite unless `files` are named), once it
+    has passed: its report's fmnist_edge part."""
+    run = run_cli(
+        "pytest",
+        "--benchmark",
+        "--smoke",
+        f"--artifacts={artifacts}",
+        f"--report-dir={report_dir}",
+        *files,
+        timeout=timeout,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    return json.loads((report_dir / "benchmark.json").read_text())["fmnist_edge"]
+
+
 def manifest_entries(folder: Path) -> dict[str, dict]:
     """The manifest's entries as written (JSON), by variant name."""
     return {e["variant"]: e for e in json.loads((folder / "manifest.json").read_text())["artifacts"]}

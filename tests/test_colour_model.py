@@ -11,8 +11,6 @@ colour over a background of another, 40x40 JPEG files (resized to the model's 32
 """
 
 import json
-import subprocess
-import sys
 import tarfile
 
 import numpy as np
@@ -24,7 +22,7 @@ from runtime.images import read_images
 from runtime.manifest import MANIFEST, Manifest
 from runtime.resizing import resized
 from runtime.testset import read_test_set
-from tests.conftest import ROOT, RUNNABLE, manifest_entries, run_cli
+from tests.conftest import RUNNABLE, manifest_entries, run_cli, smoke_benchmark
 
 KEPT = {1: "trouser", 3: "dress", 7: "sneaker", 8: "bag"}  # Fashion-MNIST label -> class folder
 SIZE = 40  # pixels a side of the JPEG files; the model takes 32x32
@@ -182,24 +180,7 @@ def test_predict_resizes_photos_as_the_data_was(keras, colour_export, photos, te
 
 
 def test_the_benchmark_runs_every_row_on_the_colour_model(colour_export, tmp_path):
-    bench = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--benchmark",
-            "--smoke",
-            f"--artifacts={colour_export}",
-            f"--report-dir={tmp_path}",
-            "benchmarks",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert bench.returncode == 0, bench.stdout[-3000:]
-    report = json.loads((tmp_path / "benchmark.json").read_text())["fmnist_edge"]
+    report = smoke_benchmark(colour_export, tmp_path, "benchmarks")
     rows = {row["variant"]: row for row in report["rows"]}
     assert all(rows[name]["status"] == "ok" and rows[name]["bare_p50"] > 0 for name in RUNNABLE)
     assert all(row["status"] == "ok" for row in report["cold_start"])  # bare-litert among them

@@ -12,8 +12,6 @@ bare LiteRT cold start, which fed (1, 28, 28) to a (1, 28, 28, 1) input.
 """
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -21,7 +19,7 @@ from PIL import Image
 
 from runtime.dataset import load_split
 from runtime.parity import NO_LABELS
-from tests.conftest import ROOT, RUNNABLE, manifest_entries, run_cli
+from tests.conftest import RUNNABLE, manifest_entries, run_cli, smoke_benchmark
 
 KEPT = {1: "Trouser", 8: "Bag", 9: "Ankle boot"}  # Fashion-MNIST label -> the model's class, in order
 TRAIN_IMAGES = 6000
@@ -93,25 +91,7 @@ def test_evaluate_says_so_in_its_table_json_and_chart(unlabelled_export):
 
 def test_the_benchmark_runs_and_its_table_says_so(unlabelled_export, tmp_path):
     out, _ = unlabelled_export
-    bench = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--benchmark",
-            "--smoke",
-            f"--artifacts={out}",
-            f"--report-dir={tmp_path}",
-            "benchmarks/test_latency.py",
-            "benchmarks/test_startup.py",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert bench.returncode == 0, bench.stdout[-3000:]
-    report = json.loads((tmp_path / "benchmark.json").read_text())["fmnist_edge"]
+    report = smoke_benchmark(out, tmp_path, "benchmarks/test_latency.py", "benchmarks/test_startup.py")
     assert all(row["accuracy"] == NO_LABELS for row in report["rows"] if row["variant"] in RUNNABLE)
     assert {row["process"]: row["status"] for row in report["cold_start"]}["bare-litert"] == "ok"
     main_table = (tmp_path / "report.md").read_text().split("**Per variant, besides the model**")[0]

@@ -13,8 +13,6 @@ gives logits, its classes named by a labels file.
 import importlib.util
 import json
 import shutil
-import subprocess
-import sys
 import tarfile
 import zipfile
 from contextlib import closing
@@ -31,7 +29,7 @@ from runtime.files import sha256_file
 from runtime.manifest import MANIFEST, Manifest
 from runtime.parity import Figures, io_dtypes
 from runtime.variants import VARIANTS
-from tests.conftest import ROOT, RUNNABLE, manifest_entries, run_cli
+from tests.conftest import RUNNABLE, manifest_entries, run_cli, smoke_benchmark
 
 TRAIN_IMAGES = 6000  # one epoch over these takes seconds and learns enough to be a real classifier
 FIVE = ["top", "trouser", "pullover", "dress", "coat"]  # the 5-class model: Fashion-MNIST labels 0-4
@@ -159,24 +157,7 @@ def test_evaluate_benchmark_and_bundle_work_on_the_cnn(cnn_export, tmp_path):
     assert evaluated["ok"] and [row["variant"] for row in evaluated["variants"]] == expressible()
     for row in evaluated["variants"]:
         assert row["accuracy"] == entries[row["variant"]]["accuracy"]
-    bench = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--benchmark",
-            "--smoke",
-            f"--artifacts={out}",
-            f"--report-dir={tmp_path}",
-            "benchmarks/test_latency.py",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert bench.returncode == 0, bench.stdout[-3000:]
-    report = json.loads((tmp_path / "benchmark.json").read_text())["fmnist_edge"]
+    report = smoke_benchmark(out, tmp_path, "benchmarks/test_latency.py", timeout=300)
     rows = {row["variant"]: row for row in report["rows"]}
     for name in expressible():
         assert rows[name]["b1_p50"] > 0 and rows[name]["bytes"] == entries[name]["bytes"]
