@@ -55,14 +55,13 @@ def run_made_for(
     try:
         with native_stderr_silenced(not verbose), closing(open_engine(artifact.path, runtime, 1)) as engine:
             theirs = Predictor(engine, artifact, ours.classes, ours.image)
-            labels = test.labels
-            figures = compare(theirs.predict(test.images), labels, ours.predict(test.images))
+            figures = compare(theirs.predict(test.images), test.labels, ours.predict(test.images))
     except ModelError as e:
         return SecondRun(violations=(f"in {runtime.name}: {e.reason}",))
     exact = ours.engine.output_quant is not None  # integer codes, dequantized alike
     tolerance = Tolerance(min_agreement=1.0, max_abs_diff=0.0 if exact else FLOAT_DIFF)
     violations = tuple(f"in {runtime.name}: {v}" for v in tolerance.violations(figures, figures.accuracy))
-    count, same = len(labels), len(labels) - len(figures.disagreements)
+    count, same = len(test.images), len(test.images) - len(figures.disagreements)
     version = importlib.metadata.version(runtime.package)
     facts = {"version": version, "images": count, "top1_equal": same, "max_abs_diff": figures.max_abs_diff}
     summary = (

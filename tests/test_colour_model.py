@@ -71,7 +71,7 @@ def model(keras, photos):
     net = keras.Sequential(
         [
             keras.Input((32, 32, 3)),
-            layers.Rescaling(1 / 255),
+            layers.Rescaling(1 / 255, name="to_unit"),
             layers.Conv2D(8, 3, activation="relu"),
             layers.MaxPooling2D(),
             layers.Conv2D(16, 3, activation="relu"),
@@ -107,7 +107,7 @@ def test_every_variant_is_gated_on_the_users_photos(colour_export, photos):
         "shape": [None, 32, 32, 3],
         "dtype": "float32",
         "range": "0-255",
-        "range_from": "the model's Rescaling layer rescaling",
+        "range_from": "the model's Rescaling layer to_unit",
         "colour": "rgb",
         "preprocessing": "resize",
     }

@@ -10,6 +10,7 @@ the gate's accuracy is on images it never saw.
 """
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -91,7 +92,8 @@ def assert_every_variant_passed_on_the_digits(out):
     assert keras_accuracy > 0.9
     for entry in manifest["artifacts"][1:]:
         figures = Figures(entry["accuracy"], entry["agreement"], entry["max_abs_diff"], 0, None, np.arange(0))
-        assert VARIANTS[entry["variant"]].tolerance.violations(figures, keras_accuracy) == [], entry
+        recorded = replace(VARIANTS[entry["variant"]].tolerance, integer_io=None)  # dtypes: not recorded
+        assert recorded.violations(figures, keras_accuracy) == [], entry
         assert len(entry["per_class_accuracy"]) == 10
     assert manifest["classes"] == CLASSES
     assert manifest["input"] | {"range_from": None} == {

@@ -35,7 +35,7 @@ def models(keras, tmp_path_factory) -> dict:
 
     return {
         "grey8": saved("grey8", keras.Input((8, 8))),
-        "rescaled": saved("rescaled", keras.Input((8, 8)), layers.Rescaling(1 / 255)),
+        "rescaled": saved("rescaled", keras.Input((8, 8)), layers.Rescaling(1 / 255, name="to_unit")),
         "rgb32": saved("rgb32", keras.Input((32, 32, 3))),
         "600": saved("600", keras.Input((600, 600, 3)), layers.GlobalAveragePooling2D()),
     }
@@ -188,7 +188,7 @@ def case_600x600(tmp, digits, models):
 def case_range_contradicts_rescaling(tmp, digits, models):
     data = png_folder(tmp / "data", *digits)
     return ["--model", models["rescaled"], "--data", data, "--input-range", "0-1"], [
-        f"{models['rescaled']}: starts with a Rescaling layer (rescaling), so it takes 0..255 pixels, "
+        f"{models['rescaled']}: starts with a Rescaling layer (to_unit), so it takes 0..255 pixels, "
         "not the 0-1 that --input-range says"
     ]
 
