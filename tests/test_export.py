@@ -69,7 +69,13 @@ def test_manifest_describes_every_file_exactly(artifacts, manifest):
         )
         assert len(e["per_class_accuracy"]) == 10
     assert sha256_file(artifacts / manifest["reference"]) == manifest["reference_sha256"]
-    assert manifest["dataset"] == dataset_sha256()
+    assert manifest["dataset"] == {
+        "kind": "fashion-mnist",
+        "files": dataset_sha256(),
+        "labelled": True,  # its classes are Fashion-MNIST's: accuracy is measured
+        "calibration": "the training split",
+        "gate_images": 10_000,
+    }
     train = json.loads((artifacts / "train.json").read_text())
     assert manifest["train"] == {k: train[k] for k in ("epochs", "batch_size", "seed", "seconds", "accuracy")}
 

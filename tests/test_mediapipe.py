@@ -125,22 +125,23 @@ def test_the_metadata_says_what_mediapipe_reads(mediapipe, artifacts, manifest, 
 def test_the_same_model_gives_the_same_bytes(keras, artifacts, manifest, test_set, tmp_path):
     """Exported again from model.keras: every byte as published; and LiteRT's outputs are those of
     the file before its metadata, bit for bit."""
+    from export.data import export_data
     from export.int8 import Int8Plan
     from export.mediapipe import export_mediapipe, write_metadata
     from export.model_source import ModelCard, load_checked, tutorial
-    from runtime.dataset import load_split
 
     source = tutorial(artifacts)
     checked = load_checked(source)
-    plan = Int8Plan(artifacts, source.sha256, load_split("train")[0], checked.image_shape)
+    plan = Int8Plan(artifacts, source.sha256, export_data(None, checked, source), checked)
+    card = ModelCard(checked.model.name, source.sha256[:12], manifest.classes, checked.image)
     for variant in MADE_FOR_MEDIAPIPE:
         quantization = plan.quantization(variant)
         bare, path = tmp_path / f"bare-{variant.filename}", tmp_path / variant.filename
         export_mediapipe(checked.model, bare, quantization.calibration, quantization.recipe)
         path.write_bytes(bare.read_bytes())
-        write_metadata(path, ModelCard.of(source, checked))
+        write_metadata(path, card)
         assert sha256_file(path) == manifest.artifact(variant).file.sha256, variant
-        images = test_set[0][:1000]
+        images = np.repeat(test_set[0][:1000, ..., None], 3, axis=-1)  # the RGB its input takes
         assert np.array_equal(runtime.load(path).predict(images), runtime.load(bare).predict(images))
 
 

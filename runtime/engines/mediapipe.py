@@ -31,13 +31,13 @@ class MediaPipeEngine(Engine):
     output_dtype = np.dtype(np.float32)
 
     def __init__(self, path: Path, threads: int):
-        self.input_shape = rgb_shape(path.read_bytes())
         options = vision.ImageClassifierOptions(base_options=BaseOptions(model_asset_path=str(path)))
         try:
             with native_stderr_silenced():  # "Created TensorFlow Lite XNNPACK delegate for CPU."
                 self.classifier = vision.ImageClassifier.create_from_options(options)
         except (ValueError, RuntimeError) as e:
             raise ModelError(path, f"MediaPipe cannot load it: {one_line(e)}") from None
+        self.input_shape = rgb_shape(path.read_bytes())  # [1, H, W, 3]: MediaPipe took it
         self.lock = threading.Lock()
         self.classes = len(self.categories(np.zeros(self.input_shape, np.uint8)))
 
