@@ -23,6 +23,7 @@ class NumpyEngine(Engine):
         with np.load(path) as npz:
             self.layers = [(npz[f"w{i}"], npz[f"w{i + 1}"]) for i in range(0, len(npz.files), 2)]
         self.input_dtype = self.output_dtype = np.dtype(np.float32)
+        self.input_shape = (28, 28)  # the tutorial's images: the weights say 784 inputs, not their layout
         self.classes = self.layers[-1][1].shape[0]
 
     def call(self, x: np.ndarray) -> np.ndarray:
