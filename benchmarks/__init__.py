@@ -8,3 +8,8 @@ Layout: `test_*.py` measure (pytest-benchmark), `suite.py` loads and times, `res
 was measured, `rows.py` turns it into rows and ratios, `targets.py` holds the figures to reach and
 judges them, `table.py` and `chart.py` show them; runtime/machine.py names the machine.
 """
+
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"  # what make bench, micro, npu and report write
+DEVICES = RESULTS / "devices"  # a folder per device: its run's results, brought back

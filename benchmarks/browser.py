@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 import runtime
+from benchmarks import DEVICES
 from benchmarks.table import rate, seconds, size
-from device.board import RESULTS
 from runtime import cli
 from runtime.dataset import load_split
 from runtime.errors import ModelError, ToolkitError, one_line
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dist", type=Path, default=Path("dist/web"), help="the built page (default: dist/web, make web)"
     )
-    parser.add_argument("--out", type=Path, default=RESULTS / NAME, help="where the device's results go")
+    parser.add_argument("--out", type=Path, default=DEVICES / NAME, help="where the device's results go")
     return cli.run(bench_browser, parser, argv)
 
 

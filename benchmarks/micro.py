@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import runtime
-from benchmarks import firmware, firmware_trace
+from benchmarks import RESULTS, firmware, firmware_trace
 from benchmarks.firmware import TARGETS
 from runtime import cli
 from runtime.dataset import load_split
@@ -180,9 +180,7 @@ def report_section(folder: Path) -> str:
 
 def main(argv=None) -> int:
     parser = cli.parser("python -m benchmarks.micro", __doc__, cli.ARTIFACTS)
-    parser.add_argument(
-        "--out", type=Path, default=Path("benchmarks/results"), help="folder for micro.json and micro.md"
-    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for micro.json and micro.md")
     parser.add_argument("--build", type=Path, default=Path("build/micro"), help="firmware build folder")
     parser.add_argument(
         "--images", type=cli.positive, default=100, help="test images each firmware classifies (default: 100)"

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks import RESULTS
 from benchmarks.table import DASH
 from export.npu import CONFIGURATIONS, ESTIMATED, compile_model, record, vela_version
 from export.publish import ExportLock
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--out",
         type=Path,
-        default=Path("benchmarks/results"),
+        default=RESULTS,
         metavar="DIR",
         help="folder for npu.json and npu.md (default: benchmarks/results)",
     )

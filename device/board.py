@@ -20,12 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from benchmarks import DEVICES
 from device.bundle import Spec, build
 from device.wheels import TARGETS
 from runtime.errors import ToolkitError
-
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "devices"  # a folder per device, as above
 
 REMOTE_DIR = "fmnist-edge"  # under the device's home folder
 PROBE_SECONDS = 60  # a device that has not answered `uname -m` by then is not going to
@@ -218,5 +216,5 @@ def add_folders(parser: argparse.ArgumentParser) -> None:
         "--dist", type=Path, default=Path("dist"), help="folder for the archives (default: dist)"
     )
     parser.add_argument(
-        "--out", type=Path, default=RESULTS, help="results folder (default: benchmarks/results/devices)"
+        "--out", type=Path, default=DEVICES, help="results folder (default: benchmarks/results/devices)"
     )

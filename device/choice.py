@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import RESULTS
 from benchmarks.table import DASH, accuracy, fixed, seconds, size
 from device.report import load_devices
 from runtime import cli
@@ -22,8 +23,6 @@ from runtime.choice import RULE, choose
 from runtime.files import atomic_path
 from runtime.manifest import MANIFEST, Artifact, Manifest
 from runtime.variants import TFLITE_MICRO
-
-RESULTS = Path("benchmarks/results")
 
 
 @dataclass(frozen=True)

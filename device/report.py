@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import DEVICES, RESULTS
 from benchmarks.table import DASH, fixed, rate, seconds, size
-from device.board import RESULTS
 from runtime import cli
 from runtime.errors import ToolkitError
 from runtime.files import atomic_path
@@ -229,11 +229,11 @@ def host_and_device(artifacts: Path, folder: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m device.report", __doc__)
-    parser.add_argument("--devices", type=Path, default=RESULTS, help="folder of device results")
+    parser.add_argument("--devices", type=Path, default=DEVICES, help="folder of device results")
     parser.add_argument(
         "--host",
         type=Path,
-        default=RESULTS.parent,
+        default=RESULTS,
         help="folder of this host's `make bench` results (default: benchmarks/results)",
     )
     return cli.run(report, parser, argv)
