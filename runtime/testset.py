@@ -18,7 +18,6 @@ from runtime.files import sha256_file
 from runtime.manifest import FileRecord, Manifest
 from runtime.parity import TestSet, compare
 
-FASHION_MNIST = "fashion-mnist"
 GATE = "gate.npz"  # in the run folder: the gate's images and labels from the user's data
 
 
